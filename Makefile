@@ -1,0 +1,34 @@
+# chatlab: `make demo` shows the chat, `make test` checks the whole kit.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint lab bench notebook clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[course,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# Regenerate the student skeleton in lab/ from reference_solution/.
+lab: $(STAMP)
+	$(PY) scripts/make_lab.py
+
+notebook: $(STAMP)
+	$(PY) -m pip install --quiet 'jupyterlab>=4'
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
