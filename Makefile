@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint lab bench notebook clean
+.PHONY: demo test lint lab bench stress notebook clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ lint: $(STAMP)
 # Regenerate the student skeleton in lab/ from reference_solution/.
 lab: $(STAMP)
 	$(PY) scripts/make_lab.py
+
+# Figures, not pass/fail: grader speed, server load (50/200/500 clients), batch grading.
+bench: $(STAMP)
+	$(PY) scripts/bench_grader.py
+	$(PY) scripts/bench_load.py
+	$(PY) scripts/bench_batch.py
+
+# Long repetitions kept out of `make test`: grader flake hunt, reference stress, soak.
+stress: $(STAMP)
+	$(PY) -m pytest -m slow
+	$(PY) scripts/stress_reference.py
 
 notebook: $(STAMP)
 	$(PY) -m pip install --quiet 'jupyterlab>=4'

@@ -20,8 +20,9 @@ import threading
 from protocol import LineBuffer, LineTooLong, encode_line, printable
 
 RECV_BYTES = 4096
-# A chat line is a nickname, ": " and up to 4096 bytes of text, so allow some more.
-MAX_SERVER_LINE = 16 * 1024
+# A chat line is a nickname, ": " and up to 4096 bytes of text, in which the server
+# may have written each control byte as four characters (\x1b): allow for all of it.
+MAX_SERVER_LINE = 64 * 1024
 CONNECT_TIMEOUT = 10.0
 DISCONNECTED = "*** disconnected from server"
 

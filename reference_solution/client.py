@@ -20,8 +20,9 @@ import threading
 from protocol import LineBuffer, LineTooLong, encode_line, printable
 
 RECV_BYTES = 4096
-# A chat line is a nickname, ": " and up to 4096 bytes of text, so allow some more.
-MAX_SERVER_LINE = 16 * 1024
+# A chat line is a nickname, ": " and up to 4096 bytes of text, in which the server
+# may have written each control byte as four characters (\x1b): allow for all of it.
+MAX_SERVER_LINE = 64 * 1024
 CONNECT_TIMEOUT = 10.0
 DISCONNECTED = "*** disconnected from server"
 
@@ -66,11 +67,16 @@ class ChatClient:
                 line = input()
             except (EOFError, KeyboardInterrupt):  # Ctrl-D / Ctrl-C: the user is done
                 return False
+            quitting = line.strip() == "/quit"
+            if quitting:
+                # Before sending: the server may close the connection at once, and the
+                # receiver must already know that we asked for it.
+                self.quitting.set()
             try:
                 self.send(line)
             except OSError:
-                return True
-            if line.strip() == "/quit":
+                return not quitting
+            if quitting:
                 return False
         # END SOLUTION
 

@@ -54,7 +54,9 @@ class LineBuffer:
                 raise LineTooLong(f"line of {len(line)} bytes")
             lines.append(line)
         # Without this check a peer that never sends "\n" would grow the buffer forever.
-        if len(self._pending) > self.max_line_bytes + 1:  # +1: a "\r" may still come
+        # A trailing "\r" may still be followed by "\n", so it does not count yet.
+        limit = self.max_line_bytes + (1 if self._pending.endswith(b"\r") else 0)
+        if len(self._pending) > limit:
             raise LineTooLong(f"more than {self.max_line_bytes} bytes without a newline")
         return lines
         # END SOLUTION

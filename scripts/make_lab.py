@@ -70,7 +70,7 @@ def strip_solutions(text: str, origin: str = "<text>") -> str:
         index += 1
         stub: list[str] = []
         while index < len(lines) and (match := STUB.match(lines[index])):
-            stub.append(indent + (match["code"] or "") + "\n")
+            stub.append((indent + (match["code"] or "")).rstrip() + "\n")
             index += 1
         while index < len(lines) and not END.match(lines[index]):
             if BEGIN.match(lines[index]):

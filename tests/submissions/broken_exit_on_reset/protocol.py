@@ -1,0 +1,155 @@
+"""The chat protocol as pure functions: framing, nicknames and the lines the server writes.
+
+Nothing in this module touches a socket, so every rule of PROTOCOL.md that is about
+*bytes and text* can be tested with plain function calls. The server and the client
+import it; the network code stays in ``server.py`` and ``client.py``.
+
+    >>> buffer = LineBuffer()
+    >>> buffer.feed(b"hel")
+    []
+    >>> buffer.feed(b"lo\\nsecond li")
+    [b'hello']
+    >>> buffer.feed(b"ne\\r\\n")
+    [b'second line']
+"""
+
+from __future__ import annotations
+
+MAX_LINE_BYTES = 4096  # longest line (without "\n") a peer may send
+MAX_NICK_LENGTH = 20
+NICK_PUNCTUATION = "_-."
+
+
+class LineTooLong(Exception):
+    """The peer sent more than MAX_LINE_BYTES without a newline."""
+
+
+class LineBuffer:
+    """Turns a stream of byte chunks into complete lines.
+
+    TCP delivers bytes, not messages: one ``recv()`` may hold half a line or three
+    lines. We keep what we received in a buffer and hand out only complete lines.
+    Lines are returned as *bytes*: decoding must wait until a line is complete,
+    because a chunk may end in the middle of a multi-byte UTF-8 character.
+    """
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self.max_line_bytes = max_line_bytes
+        self._pending = bytearray()
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Add received bytes; return the lines they completed, without line endings."""
+        # BEGIN SOLUTION step 02 "split the buffered bytes into complete lines"
+        self._pending += chunk
+        lines = []
+        while True:
+            newline = self._pending.find(b"\n")
+            if newline < 0:
+                break
+            line = bytes(self._pending[:newline])
+            del self._pending[: newline + 1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if len(line) > self.max_line_bytes:
+                raise LineTooLong(f"line of {len(line)} bytes")
+            lines.append(line)
+        # Without this check a peer that never sends "\n" would grow the buffer forever.
+        # A trailing "\r" may still be followed by "\n", so it does not count yet.
+        limit = self.max_line_bytes + (1 if self._pending.endswith(b"\r") else 0)
+        if len(self._pending) > limit:
+            raise LineTooLong(f"more than {self.max_line_bytes} bytes without a newline")
+        return lines
+        # END SOLUTION
+
+    @property
+    def pending(self) -> bytes:
+        """Bytes received after the last complete line."""
+        return bytes(self._pending)
+
+
+def encode_line(text: str) -> bytes:
+    """The bytes that carry one line of text on the wire."""
+    return (text + "\n").encode("utf-8")
+
+
+def decode_line(line: bytes) -> str | None:
+    """Decode one complete line; None when it is not valid UTF-8."""
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def printable(text: str) -> str:
+    """Replace control characters with visible escapes such as ``\\x1b``.
+
+    A chat line is shown on other people's terminals. Left raw, ESC starts a terminal
+    control sequence (colours, moving the cursor, clearing the screen), so one user
+    could rewrite what everybody else sees. Tabs are harmless and kept.
+    """
+    out = []
+    for char in text:
+        code = ord(char)
+        if char != "\t" and (code < 0x20 or 0x7F <= code < 0xA0):
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def nickname_error(nick: str) -> str | None:
+    """Why ``nick`` is not a valid nickname, or None when it is."""
+    # BEGIN SOLUTION step 07 "reject empty, too long and badly formed nicknames"
+    # STUB: return None  # every nickname is accepted until you write the rules
+    if not nick:
+        return "nickname must not be empty"
+    if len(nick) > MAX_NICK_LENGTH:
+        return f"nickname longer than {MAX_NICK_LENGTH} characters"
+    # str.isalnum() accepts letters and digits of every alphabet, so "João" passes,
+    # while spaces, ":" and control characters do not.
+    if not all(char.isalnum() or char in NICK_PUNCTUATION for char in nick):
+        return "nickname may only contain letters, digits, _ - ."
+    return None
+    # END SOLUTION
+
+
+# The lines the server writes. Every notice starts with "*** ", which no nickname can,
+# so a client can always tell a notice from a chat line.
+
+
+def chat_line(nick: str, text: str) -> str:
+    return f"{nick}: {text}"
+
+
+def whisper_line(sender: str, text: str) -> str:
+    return f"{sender} (whisper): {text}"
+
+
+def history_line(nick: str, text: str) -> str:
+    return f"*** history {nick}: {text}"
+
+
+def welcome_line(nick: str) -> str:
+    return f"*** welcome {nick}"
+
+
+def joined_line(nick: str) -> str:
+    return f"*** {nick} joined the chat"
+
+
+def left_line(nick: str) -> str:
+    return f"*** {nick} left the chat"
+
+
+def users_line(nicks: list[str]) -> str:
+    return "*** online: " + ", ".join(sorted(nicks))
+
+
+def error_line(reason: str) -> str:
+    return f"*** error: {reason}"
+
+
+SHUTDOWN_LINE = "*** server shutting down"
+LINE_TOO_LONG = "line too long"
+INVALID_UTF8 = "invalid UTF-8, line ignored"
+WHISPER_USAGE = "usage: /w <nick> <text>"
