@@ -1,0 +1,130 @@
+"""The ``batch`` and ``gradescope-package`` subcommands: arguments in, functions called.
+
+:mod:`grader.cli` registers them with ``add_batch_parser(subparsers)`` and
+``add_gradescope_parser(subparsers)``; the work is done by :mod:`.runner`,
+:mod:`.gradebook`, :mod:`.report_html` and :mod:`.gradescope_package`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+PROG = "chatlab-grader"
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from .discover import DiscoveryError
+    from .gradebook import load_gradebook, write_csv
+    from .report_html import write_report
+    from .runner import BatchError, GradeSettings, run_batch
+    from .store import ResultStore
+
+    settings = GradeSettings(
+        only=args.only,
+        rubric=args.rubric,
+        profile=args.profile,
+        server_cmd=args.server_cmd,
+        client_cmd=args.client_cmd,
+    )
+    out = Path(args.out)
+    try:
+        summary = run_batch(
+            args.submissions, out, jobs=args.jobs, regrade=args.regrade, settings=settings
+        )
+    except (BatchError, DiscoveryError) as error:
+        print(f"{PROG} batch: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if summary.interrupted:
+        print(
+            f"interrupted: {len(summary.graded)} graded in this run, all saved in {out}; "
+            "run the same command again to grade the rest",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    gradebook = load_gradebook(ResultStore(out), summary.students)
+    csv_path = write_csv(gradebook, out / "grades.csv")
+    html_path = write_report(gradebook, out / "report.html")
+    print(
+        f"{len(summary.graded)} graded, {summary.skipped} already graded, "
+        f"{len(summary.failed)} not graded, in {summary.elapsed:.1f}s",
+        file=sys.stderr,
+    )
+    for student, error in summary.failed.items():
+        print(f"  not graded: {student}: {error}", file=sys.stderr)
+    print(f"wrote {csv_path} and {html_path}", file=sys.stderr)
+    return EXIT_OK if not gradebook.failed else EXIT_SOME_FAILED
+
+
+def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``batch SUBMISSIONS_DIR [--jobs N] [--out DIR] [--regrade] …``."""
+    p = subparsers.add_parser(
+        "batch",
+        help="grade a folder of submissions: grades.csv and report.html",
+        description=(
+            "Grade every student in SUBMISSIONS_DIR (one sub-folder or one .zip file per "
+            "student) in parallel. Each result is saved as soon as it is graded, so an "
+            "interrupted batch resumes where it stopped when run again."
+        ),
+    )
+    p.add_argument("submissions", metavar="SUBMISSIONS_DIR")
+    p.add_argument(
+        "--jobs", "-j", type=int, metavar="N", help="submissions graded at once (default: cores)"
+    )
+    p.add_argument(
+        "--out",
+        metavar="RESULTS_DIR",
+        default="results",
+        help="where results go (default: results)",
+    )
+    p.add_argument(
+        "--regrade", action="store_true", help="grade again students already graded in RESULTS_DIR"
+    )
+    p.add_argument("--only", metavar="IDS|LEVEL|step:N", help="grade only these checks")
+    p.add_argument("--rubric", metavar="FILE", help="rubric TOML (points, levels)")
+    p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name)")
+    p.add_argument("--server-cmd", metavar="CMD", help="start each server with this command")
+    p.add_argument("--client-cmd", metavar="CMD", help="start each client with this command")
+    p.set_defaults(func=_batch)
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from .gradescope_package import build_package
+
+    try:
+        path = build_package(
+            args.out,
+            rubric=args.rubric,
+            profile=args.profile,
+            only=args.only,
+            with_reference=not args.without_reference,
+        )
+    except (OSError, ValueError) as error:
+        print(f"{PROG} gradescope-package: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {path}: upload it as the assignment's autograder on Gradescope", file=sys.stderr)
+    return EXIT_OK
+
+
+def add_gradescope_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``gradescope-package --out autograder.zip [--rubric FILE] …``."""
+    p = subparsers.add_parser(
+        "gradescope-package",
+        help="build a Gradescope autograder zip",
+        description=(
+            "Build autograder.zip for Gradescope: setup.sh installs this grader, "
+            "run_autograder grades /autograder/submission into results.json."
+        ),
+    )
+    p.add_argument("--out", metavar="ZIP", default="autograder.zip")
+    p.add_argument("--rubric", metavar="FILE", help="rubric TOML to grade with")
+    p.add_argument("--profile", metavar="FILE", help="protocol profile TOML to grade with")
+    p.add_argument("--only", metavar="IDS|LEVEL|step:N", help="grade only these checks")
+    p.add_argument(
+        "--without-reference",
+        action="store_true",
+        help="leave reference_solution/ out (student code could read it); skips cross-play",
+    )
+    p.set_defaults(func=_gradescope)

@@ -1,0 +1,175 @@
+"""Building ``autograder.zip`` for Gradescope.
+
+Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build
+the image, then runs ``run_autograder`` for every submission. The zip holds::
+
+    setup.sh            installs Python >= 3.11 if needed, a venv, and the kit below
+    run_autograder      grades /autograder/submission -> /autograder/results/results.json
+    chatlab/            a copy of this kit (pyproject.toml, grader/, reference_solution/)
+    config/settings.json, and the rubric/profile files it names, if any
+
+``run_autograder`` honours two environment variables, so the package can be tried
+outside Gradescope (the tests do): ``AUTOGRADER_ROOT`` replaces ``/autograder`` and
+``CHATLAB_PYTHON`` picks the interpreter (default: the venv ``setup.sh`` made).
+
+The zip is reproducible: entries are sorted and carry a fixed timestamp.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import grader
+
+KIT_ROOT = Path(grader.__file__).resolve().parent.parent
+KIT_DIR = "chatlab"
+CONFIG_DIR = "config"
+KIT_FOLDERS = ("grader", "reference_solution")
+KIT_FILES = ("pyproject.toml", "README.md", "LICENSE")
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+SKIP_SUFFIXES = {".pyc", ".pyo"}
+ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+export DEBIAN_FRONTEND=noninteractive
+
+# The grader needs Python >= 3.11 (Gradescope's Ubuntu 22.04 image has 3.10).
+PY=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+        "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+        PY="$candidate"
+        break
+    fi
+done
+if [ -z "$PY" ]; then
+    apt-get update -qq
+    apt-get install -y -qq python3.11 python3.11-venv
+    PY=python3.11
+fi
+if ! "$PY" -m venv "$ROOT/venv"; then
+    apt-get update -qq
+    apt-get install -y -qq "$(basename "$PY")-venv"
+    "$PY" -m venv "$ROOT/venv"
+fi
+"$ROOT/venv/bin/python3" -m pip install --quiet --upgrade pip
+# Editable, so the grader finds the reference solution next to it.
+"$ROOT/venv/bin/python3" -m pip install --quiet -e "$SOURCE/chatlab"
+"$ROOT/venv/bin/python3" -m grader --version
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this for every submission. It grades $ROOT/submission and writes
+# $ROOT/results/results.json. AUTOGRADER_ROOT replaces /autograder (to try the package
+# elsewhere); CHATLAB_PYTHON picks the interpreter (default: the venv setup.sh made).
+set -uo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+SOURCE="$ROOT/source"
+PYTHON="${CHATLAB_PYTHON:-$ROOT/venv/bin/python3}"
+mkdir -p "$ROOT/results"
+# The kit packed in this autograder comes first, whatever else is installed.
+export PYTHONPATH="$SOURCE/chatlab${PYTHONPATH:+:$PYTHONPATH}"
+"$PYTHON" -m grader.batch.autograder --root "$ROOT"
+status=$?
+if [ ! -s "$ROOT/results/results.json" ]; then
+    # The grader could not even start: still give Gradescope a valid answer.
+    message="The autograder failed to start (not a problem with your code)."
+    message="$message Please tell your instructor."
+    printf '{"score": 0, "tests": [], "output": "%s"}\n' "$message" \
+        > "$ROOT/results/results.json"
+fi
+exit "$status"
+"""
+
+README_STUB = "# chatlab\n\nThe chatlab grader, packed for a Gradescope autograder.\n"
+
+
+def _kit_files(kit_root: Path, folders: tuple[str, ...]) -> Iterator[tuple[Path, str]]:
+    """(file on disk, path inside ``chatlab/``) for every file of the kit to pack."""
+    for name in KIT_FILES:
+        if (kit_root / name).is_file():
+            yield kit_root / name, name
+    for folder in folders:
+        base = kit_root / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            rel = path.relative_to(kit_root)
+            if path.is_file() and not path.is_symlink():
+                if SKIP_PARTS & set(rel.parts) or path.suffix in SKIP_SUFFIXES:
+                    continue
+                yield path, rel.as_posix()
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes, *, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    mode = 0o755 if executable else 0o644
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
+
+
+def build_package(
+    out: Path | str,
+    *,
+    rubric: Path | str | None = None,
+    profile: Path | str | None = None,
+    only: str | None = None,
+    with_reference: bool = True,
+    kit_root: Path | None = None,
+) -> Path:
+    """Write the Gradescope autograder zip to ``out`` and return its path.
+
+    ``rubric`` must be a file; ``profile`` a file or the name of a shipped profile;
+    they and ``only`` are what every submission will be graded with. Without the
+    reference solution the cross-play checks are skipped, but student code, which runs
+    in the same container, cannot read it.
+    """
+    kit = kit_root or KIT_ROOT
+    if not (kit / "grader" / "__init__.py").is_file():
+        raise FileNotFoundError(f"no grader package in {kit}")
+    settings: dict[str, str] = {}
+    extra: dict[str, bytes] = {}
+    if rubric is not None:
+        path = Path(rubric)
+        if not path.is_file():
+            raise FileNotFoundError(f"rubric file not found: {path}")
+        settings["rubric"] = "rubric.toml"
+        extra["rubric.toml"] = path.read_bytes()
+    if profile is not None:
+        path = Path(profile)
+        if path.is_file():
+            settings["profile"] = "profile.toml"
+            extra["profile.toml"] = path.read_bytes()
+        else:
+            settings["profile"] = str(profile)  # a profile shipped with the grader
+    if only is not None:
+        settings["only"] = only
+
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with zipfile.ZipFile(tmp, "w") as zf:
+        _add(zf, "setup.sh", SETUP_SH.encode(), executable=True)
+        _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
+        names = set()
+        folders = KIT_FOLDERS if with_reference else ("grader",)
+        for path, rel in _kit_files(kit, folders):
+            names.add(rel)
+            _add(zf, f"{KIT_DIR}/{rel}", path.read_bytes())
+        if "README.md" not in names:  # pyproject.toml names it; pip refuses without it
+            _add(zf, f"{KIT_DIR}/README.md", README_STUB.encode())
+        _add(zf, f"{CONFIG_DIR}/settings.json", (json.dumps(settings, indent=1) + "\n").encode())
+        for name, data in sorted(extra.items()):
+            _add(zf, f"{CONFIG_DIR}/{name}", data)
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,338 @@
+"""The class report: one self-contained HTML page an instructor opens from disk.
+
+Everything is inline (CSS, SVG charts drawn here by hand, no script, no font or image to
+fetch), so the page works offline, attached to an e-mail or inside a zip. Sections:
+
+- a summary (students, mean, median, how many passed everything);
+- the score distribution, as a histogram of percentages in tenths;
+- the pass rate of every check with its title: which concept did the class miss?
+- a table of students linking to each one's feedback, the same the student sees:
+  what was expected, what happened, the transcript, the program's output, the hint.
+
+The numbers come from :class:`~grader.batch.gradebook.Gradebook`, as in ``grades.csv``.
+Elements carry ``data-*`` attributes (``data-student``, ``data-score``, ``data-check``,
+``data-passed``…) so tests and scripts can read the figures back from the page.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+from ..model import CheckResult, Status, SubmissionResult
+from ..render import KIND_WORDS
+from .gradebook import CheckColumn, Gradebook, fmt_points
+from .store import write_atomic
+
+BINS = 10  # histogram bars: 0-9 %, 10-19 %, ..., 90-100 %
+
+STATUS_MARK = {
+    Status.PASSED: ("pass", "passed"),
+    Status.FAILED: ("fail", "FAILED"),
+    Status.SKIPPED: ("skip", "skipped"),
+    Status.NOT_APPLICABLE: ("na", "n/a"),
+}
+
+CSS = """
+body{
+  font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;
+  margin:0;
+  color:#1d232a;
+  background:#f6f7f9;
+}
+main{max-width:1100px;margin:0 auto;padding:1.5rem}
+h1{margin:.2rem 0}
+h2{margin-top:2.2rem;border-bottom:2px solid #d8dde3;padding-bottom:.2rem}
+.muted{color:#5b6673}
+.cards{display:flex;gap:.8rem;flex-wrap:wrap;margin:1rem 0}
+.card{
+  background:#fff;
+  border:1px solid #d8dde3;
+  border-radius:6px;
+  padding:.6rem 1rem;
+  min-width:8rem;
+}
+.card b{display:block;font-size:1.5rem}
+table{border-collapse:collapse;background:#fff;width:100%}
+th,td{border:1px solid #d8dde3;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef1f4}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#17703a}
+.fail{color:#b3261e;font-weight:600}
+.skip,.na{color:#6b7480}
+svg{background:#fff;border:1px solid #d8dde3;border-radius:6px;max-width:100%}
+svg text{font:12px system-ui,sans-serif;fill:#1d232a}
+section.student{
+  background:#fff;
+  border:1px solid #d8dde3;
+  border-radius:6px;
+  padding:.4rem 1rem 1rem;
+  margin:1rem 0;
+}
+details{margin:.6rem 0;border-left:4px solid #b3261e;padding:.2rem .8rem;background:#fdf6f5}
+summary{cursor:pointer;font-weight:600}
+pre,code{
+  font:13px/1.35 ui-monospace,Menlo,Consolas,monospace;
+  white-space:pre-wrap;
+  word-break:break-word;
+}
+pre{background:#f1f3f5;padding:.5rem;border-radius:4px;max-height:24rem;overflow:auto}
+.transcript td{font-size:13px}
+.hint{background:#eef6ff;border-radius:4px;padding:.4rem .6rem}
+a{color:#0b57d0}
+"""
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{round(100 * value)}%"
+
+
+def _fraction(result: SubmissionResult) -> float:
+    return result.score / result.max_score if result.max_score else 0.0
+
+
+def anchor(student: str) -> str:
+    """The id of a student's section (student identifiers are file-name safe)."""
+    return f"student-{student}"
+
+
+def histogram_counts(gradebook: Gradebook) -> list[int]:
+    """Students per tenth of the maximum score (a perfect score is in the last bin)."""
+    counts = [0] * BINS
+    for result in gradebook.results:
+        counts[min(BINS - 1, int(_fraction(result) * BINS))] += 1
+    return counts
+
+
+def histogram_svg(counts: list[int]) -> str:
+    """Vertical bars, one per tenth, labelled with their count."""
+    width, height, left, bottom, top = 640, 240, 40, 36, 16
+    plot_h = height - bottom - top
+    bar_w = (width - left - 10) / len(counts)
+    peak = max(counts) or 1
+    parts = [
+        f'<svg id="histogram" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}">',
+        "<title>Score distribution: students per tenth of the maximum score</title>",
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
+        'stroke="#5b6673"/>',
+    ]
+    for i, count in enumerate(counts):
+        low, high = i * 100 // BINS, (i + 1) * 100 // BINS
+        label = f"{low}–{high}%" if i == len(counts) - 1 else f"{low}–{high - 1}%"
+        bar_h = plot_h * count / peak
+        x = left + i * bar_w
+        y = top + plot_h - bar_h
+        parts.append(
+            f'<g class="bin" data-range="{label}" data-count="{count}">'
+            f"<title>{label}: {count} student(s)</title>"
+            f'<rect x="{x + 3:.1f}" y="{y:.1f}" width="{bar_w - 6:.1f}" height="{bar_h:.1f}" '
+            'fill="#3b7dd8"/>'
+            f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{count}</text>'
+            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle">{label}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def pass_rate_svg(columns: list[CheckColumn]) -> str:
+    """One horizontal bar per check: the share of students who passed it."""
+    row_h, label_w, bar_max, width = 26, 470, 300, 900
+    height = row_h * len(columns) + 10
+    parts = [
+        f'<svg id="pass-rates" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}">',
+        "<title>Pass rate of every check</title>",
+    ]
+    for i, col in enumerate(columns):
+        y = 5 + i * row_h
+        rate = col.pass_rate
+        bar = bar_max * (rate or 0.0)
+        colour = "#17703a" if (rate or 0) >= 0.8 else "#d08a00" if (rate or 0) >= 0.5 else "#b3261e"
+        title = f"{col.id} — {col.title}"
+        shown = title if len(title) <= 70 else title[:69] + "…"
+        parts.append(
+            f'<g class="check-rate" data-check="{escape(col.id)}" data-passed="{col.passed}" '
+            f'data-graded="{col.graded}"><title>{escape(title)}</title>'
+            f'<text x="5" y="{y + 17}">{escape(shown)}</text>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{bar_max}" height="16" fill="#e6e9ed"/>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{bar:.1f}" height="16" fill="{colour}"/>'
+            f'<text x="{label_w + bar_max + 8}" y="{y + 17}">'
+            f"{col.passed}/{col.graded} · {_pct(rate)}</text></g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _summary_cards(gradebook: Gradebook) -> str:
+    fractions = [_fraction(r) for r in gradebook.results]
+    cards = [
+        ("students", str(len(gradebook.students))),
+        ("graded", str(len(gradebook.results))),
+        ("not graded", str(len(gradebook.failed))),
+        ("mean", _pct(statistics.fmean(fractions)) if fractions else "–"),
+        ("median", _pct(statistics.median(fractions)) if fractions else "–"),
+        ("all checks passed", str(sum(r.all_passed for r in gradebook.results))),
+    ]
+    items = "".join(
+        f'<div class="card" data-stat="{name}"><b>{value}</b>{name}</div>' for name, value in cards
+    )
+    return f'<div class="cards">{items}</div>'
+
+
+def _checks_table(columns: list[CheckColumn]) -> str:
+    rows = "".join(
+        f'<tr data-check="{escape(c.id)}"><td><code>{escape(c.id)}</code></td>'
+        f"<td>{escape(c.title)}</td><td>{escape(c.level)}</td><td class=num>{c.step:02d}</td>"
+        f"<td class=num>{fmt_points(c.max_points)}</td>"
+        f'<td class="num rate">{c.passed}/{c.graded}</td>'
+        f"<td class=num>{_pct(c.pass_rate)}</td></tr>"
+        for c in columns
+    )
+    return (
+        '<table id="checks"><thead><tr><th>check</th><th>title</th><th>level</th>'
+        "<th class=num>step</th><th class=num>points</th><th class=num>passed</th>"
+        f"<th class=num>rate</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _students_table(gradebook: Gradebook) -> str:
+    rows = []
+    for r in gradebook.results:
+        failed = sum(c.status is Status.FAILED for c in r.checks)
+        rows.append(
+            f'<tr class="student-row" data-student="{escape(r.submission)}" '
+            f'data-score="{fmt_points(r.score)}" data-max="{fmt_points(r.max_score)}">'
+            f'<td><a href="#{anchor(r.submission)}">{escape(r.submission)}</a></td>'
+            f'<td class="num score">{fmt_points(r.score)}</td>'
+            f'<td class="num max">{fmt_points(r.max_score)}</td>'
+            f"<td class=num>{_pct(_fraction(r))}</td><td class=num>{failed}</td></tr>"
+        )
+    for student, error in gradebook.failed.items():
+        rows.append(
+            f'<tr class="student-row not-graded" data-student="{escape(student)}" data-score="" '
+            f'data-max=""><td><a href="#{anchor(student)}">{escape(student)}</a></td>'
+            f'<td colspan=4 class="fail">not graded: {escape(error)}</td></tr>'
+        )
+    return (
+        '<table id="students"><thead><tr><th>student</th><th class=num>score</th>'
+        "<th class=num>max</th><th class=num>%</th><th class=num>failed checks</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _transcript(check: CheckResult) -> str:
+    if not check.transcript:
+        return ""
+    rows = "".join(
+        f"<tr><td class=num>{e.time:.3f}s</td><td>{escape(e.actor)}</td>"
+        f"<td>{escape(e.action)}</td><td><code>{escape(e.text)}</code></td></tr>"
+        for e in check.transcript
+    )
+    return (
+        '<p>Transcript (times since the scenario started):</p><table class="transcript">'
+        f"<thead><tr><th>time</th><th>who</th><th>what</th><th>text</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def check_feedback(check: CheckResult) -> str:
+    """The feedback for one failed check, as the student would read it."""
+    parts = [
+        f'<details open class="failed-check" data-check="{escape(check.id)}">'
+        f"<summary>{escape(check.title)} <code>({escape(check.id)})</code> — "
+        f"{fmt_points(check.points)}/{fmt_points(check.max_points)}</summary>"
+    ]
+    failure = check.failure
+    if failure is not None:
+        parts.append(
+            f"<p><b>What happened:</b> {escape(failure.message)} "
+            f'<span class="muted">({escape(KIND_WORDS.get(failure.kind, str(failure.kind)))})'
+            "</span></p>"
+        )
+        if failure.expected is not None:
+            parts.append(f"<p><b>Expected:</b></p><pre>{escape(failure.expected)}</pre>")
+        if failure.actual is not None:
+            parts.append(f"<p><b>Actual:</b></p><pre>{escape(failure.actual)}</pre>")
+    parts.append(_transcript(check))
+    if check.program_output:
+        parts.append(
+            f"<p><b>Output of the program:</b></p><pre>{escape(check.program_output)}</pre>"
+        )
+    if check.hint:
+        parts.append(f'<p class="hint"><b>Read next:</b> {escape(check.hint)}</p>')
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def student_section(result: SubmissionResult) -> str:
+    """A student's results: every check in a compact table, then each failure in detail."""
+    rows = []
+    for c in result.checks:
+        css, word = STATUS_MARK[c.status]
+        note = escape(c.reason) if c.status in (Status.SKIPPED, Status.NOT_APPLICABLE) else ""
+        rows.append(
+            f'<tr data-check="{escape(c.id)}" data-status="{c.status}">'
+            f'<td class="{css}">{word}</td>'
+            f"<td><code>{escape(c.id)}</code></td><td>{escape(c.title)}</td>"
+            f"<td class=num>{fmt_points(c.points)}/{fmt_points(c.max_points)}</td>"
+            f'<td class="muted">{note}</td></tr>'
+        )
+    failures = "".join(check_feedback(c) for c in result.checks if c.status is Status.FAILED)
+    notes = "".join(f"<li>{escape(n)}</li>" for n in result.notes)
+    return (
+        f'<section class="student" id="{anchor(result.submission)}" '
+        f'data-student="{escape(result.submission)}" data-score="{fmt_points(result.score)}">'
+        f"<h3>{escape(result.submission)} — {fmt_points(result.score)}/"
+        f"{fmt_points(result.max_score)}</h3>"
+        f'<p class="muted">profile {escape(result.profile)} · graded in {result.duration:.1f}s'
+        f"{' · grader ' + escape(result.grader_version) if result.grader_version else ''}</p>"
+        f"{f'<ul>{notes}</ul>' if notes else ''}"
+        "<table><thead><tr><th>status</th><th>check</th><th>title</th><th class=num>points</th>"
+        f"<th>note</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"{failures}"
+        '<p><a href="#students">back to the class</a></p></section>'
+    )
+
+
+def render_report(
+    gradebook: Gradebook, *, title: str = "chatlab class report", generated: datetime | None = None
+) -> str:
+    """The whole page as a string."""
+    when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    not_graded = "".join(
+        f'<section class="student not-graded" id="{anchor(s)}" data-student="{escape(s)}">'
+        f"<h3>{escape(s)} — not graded</h3><p class=fail>{escape(e)}</p></section>"
+        for s, e in gradebook.failed.items()
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{CSS}</style></head><body><main>"
+        f"<h1>{escape(title)}</h1><p class=muted>generated {when}</p>"
+        f"{_summary_cards(gradebook)}"
+        "<h2>Score distribution</h2>"
+        f"{histogram_svg(histogram_counts(gradebook))}"
+        "<h2>Pass rate per check</h2>"
+        '<p class="muted">Share of students who passed each check (where it applies). '
+        "Low bars point at the concept to go over again in class.</p>"
+        f"{pass_rate_svg(gradebook.columns)}{_checks_table(gradebook.columns)}"
+        '<h2 id="students-heading">Students</h2>'
+        f"{_students_table(gradebook)}"
+        "<h2>Feedback per student</h2>"
+        f"{''.join(student_section(r) for r in gradebook.results)}{not_graded}"
+        "</main></body></html>\n"
+    )
+
+
+def write_report(
+    gradebook: Gradebook, path: Path | str, *, title: str = "chatlab class report"
+) -> Path:
+    """Write ``report.html`` atomically; returns its path."""
+    target = Path(path)
+    write_atomic(target, render_report(gradebook, title=title))
+    return target

@@ -1,0 +1,236 @@
+"""The client program, driven on a pty against a fake server the grader plays.
+
+What the client sends is checked at the fake server; what it shows is checked on its
+screen, and only for text the fake server sent (never for what the grader typed, which a
+terminal may echo).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+import pexpect
+
+from ..client_session import ClientSession
+from ..context import Context
+from ..failures import Crashed, Hung, Mismatch
+from ..model import Level
+from ..peers import Peer
+from ..registry import check
+from .common import hint, impatient
+
+STEP = 5
+
+
+def _no_traceback(client: ClientSession) -> None:
+    if client.has_traceback():
+        raise Crashed("The client printed a traceback.", expected="no traceback",
+                      actual=client.screen[client.screen.find("Traceback"):][-800:])
+
+
+def await_exit(client: ClientSession, within: float, after: str) -> None:
+    """Wait for the client to exit, at most ``within`` seconds (scaled): what the protocol
+    allows, so waiting longer could not change the verdict. A traceback on the screen
+    decides at once ("no traceback, ever"), exit or not."""
+    start = time.monotonic()
+    deadline = start + client.timing.of(within)
+    exited = False
+    while not exited and not client.has_traceback():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Hung(
+                f"The client was still running {within:g} s after {after}.",
+                expected=f"the client exits within {within:g} s", actual="still running")
+        try:
+            client._pump(min(0.1, remaining))  # wakes as soon as the client prints
+        except pexpect.EOF:
+            exited = True
+    if exited:
+        client.wait_exit(within)  # the exit has happened: collects the status at once
+        return
+    quiet_until = time.monotonic() + 0.5  # only so the whole traceback is shown
+    try:
+        while client._pump(0.1) and time.monotonic() < quiet_until:
+            pass
+    except pexpect.EOF:
+        pass
+    raise Crashed(f"The client printed a traceback after {after}.",
+                  expected=f"the client exits within {within:g} s, no traceback",
+                  actual=client.screen[client.screen.find("Traceback"):][-800:])
+
+
+def connect_client(ctx: Context, nick: str = "ana", *, welcome: bool = True
+                   ) -> tuple[ClientSession, Peer]:
+    """Start the client with ``--nick``, accept it, take its registration line."""
+    fake = ctx.fake_server()
+    client = ctx.client(fake.port, nick)
+    conn = fake.accept(is_alive=client.child.isalive)
+    if ctx.profile.greeting:
+        conn.send(ctx.profile.greeting)
+    conn.expect_line(ctx.profile.register_line(nick),
+                     what=f"the nickname line {ctx.profile.register_line(nick)!r}",
+                     why="It is the first thing the client sends (PROTOCOL.md §2).")
+    if welcome and ctx.profile.welcome:
+        conn.send_line(ctx.profile.welcome_line(nick))
+    return client, conn
+
+
+@check("client.connects", step=STEP, points=2, needs=["nick_option"],
+       hint=hint(5, "Connecting", "§8", "Connect, then send the nickname as the first line."))
+def connects(ctx: Context) -> None:
+    """the client connects and sends the `--nick` nickname as its first line"""
+    client, _ = connect_client(ctx)
+    _no_traceback(client)
+
+
+@check("client.nick_prompt", step=STEP, points=1, depends=["client.connects"],
+       needs=["client_prompt"],
+       hint=hint(5, "Asking for the nickname", "§8", "Without --nick, ask with input() and"
+                 " send the answer first."))
+def nick_prompt(ctx: Context) -> None:
+    """without `--nick` the client asks for a nickname and sends it first"""
+    fake = ctx.fake_server()
+    client = ctx.client(fake.port, None)
+    conn = None
+    if ctx.profile.greeting:  # the server speaks first; the client shows its prompt
+        conn = fake.accept(is_alive=client.child.isalive)
+        conn.send(ctx.profile.greeting)
+    prompt = ctx.profile.client_prompt
+    client.expect_screen(prompt, what=f"the prompt {prompt!r}")
+    client.type_line("bea")
+    if conn is None:
+        conn = fake.accept(is_alive=client.child.isalive)
+    conn.expect_line(ctx.profile.register_line("bea"),
+                     why="The nickname typed at the prompt is the first line sent.")
+    _no_traceback(client)
+
+
+@check("client.sends_lines", step=STEP, points=2, depends=["client.connects"],
+       hint=hint(5, "The input loop", "§8", "Read a line with input(), send it with '\\n'."))
+def sends_lines(ctx: Context) -> None:
+    """each typed line is sent to the server as one line"""
+    client, conn = connect_client(ctx)
+    for text in ("hello from the keyboard", "olá, ação ✓"):
+        client.type_line(text)
+        conn.expect_line(text, why="The user typed it and pressed Enter.")
+    _no_traceback(client)
+
+
+@check("client.shows_incoming", step=STEP, points=3, depends=["client.connects"],
+       hint=hint(5, "A receiving thread", "§8", "input() blocks; a second thread must print"
+                 " what arrives meanwhile."))
+def shows_incoming(ctx: Context) -> None:
+    """a line from the server is shown while the user types nothing (receiving thread)"""
+    client, conn = connect_client(ctx)
+    for text in ("zoe: are you there?", "*** zoe left the chat"):
+        conn.send_line(text)
+        with impatient(client):
+            client.expect_screen(text, what=f"the line {text!r} the server sent")
+    _no_traceback(client)
+
+
+@check("client.utf8", step=STEP, points=1, depends=["client.shows_incoming"],
+       level=Level.ROBUSTNESS,
+       hint=hint(5, "Decoding", "§1", "Buffer bytes and decode complete lines only."))
+def utf8(ctx: Context) -> None:
+    """a UTF-8 line cut between two segments is shown correctly"""
+    client, conn = connect_client(ctx)
+    text = "zoë: olá ação 李雷 ✓"
+    raw = (text + "\n").encode()
+    cut = raw.index("李".encode()) + 1
+    conn.send(raw[:cut])
+    time.sleep(0.03)  # so the client's recv() returns the first piece alone
+    conn.send(raw[cut:])
+    client.expect_screen(text, what=f"the line {text!r}")
+    _no_traceback(client)
+
+
+def _in_input_loop(client: ClientSession, conn: Peer) -> None:
+    """Barrier: a typed line reaches the server, so the client is in its input loop (and
+    has started whatever runs beside it)."""
+    client.type_line("just checking")
+    conn.expect_line("just checking", why="The user typed it and pressed Enter.")
+
+
+def _ends_connection(conn: Peer, ctx: Context, why: str) -> None:
+    """The client must close: accept a last '/quit' line, then end of stream."""
+    deadline = time.monotonic() + ctx.timing.hard
+    line = None
+    try:
+        line = conn.read_line(deadline)
+    except Exception:  # noqa: BLE001 - Closed: fine, that is what we want
+        return
+    if line is not None and line != ctx.profile.quit:
+        raise Mismatch("the connection closed", line, why)
+    if not conn.drain_closed(time.monotonic() + ctx.timing.hard):
+        raise Mismatch("the connection closed", "still open", why)
+
+
+@check("client.quit", step=STEP, points=2, depends=["client.sends_lines"], needs=["quit"],
+       hint=hint(5, "Quitting", "§8", "After sending /quit, close the socket and exit(0)."))
+def quit_(ctx: Context) -> None:
+    """`/quit` closes the connection and the client exits with status 0 within a second"""
+    client, conn = connect_client(ctx)
+    _in_input_loop(client, conn)
+    client.type_line(ctx.profile.quit)
+    await_exit(client, 1.0, f"typing {ctx.profile.quit!r}")
+    _no_traceback(client)
+    if client.exitstatus != 0:
+        raise Mismatch("exit status 0", f"exit status {client.exitstatus}",
+                       "The client did not exit with status 0 after /quit.")
+    _ends_connection(conn, ctx, "After /quit the client closes its connection.")
+
+
+@check("client.eof", step=STEP, points=1, depends=["client.sends_lines"],
+       hint=hint(5, "Quitting", "§8", "input() raises EOFError on Ctrl-D: quit like /quit."))
+def eof(ctx: Context) -> None:
+    """end of input (Ctrl-D) closes the connection and exits with status 0 within a second"""
+    client, conn = connect_client(ctx)
+    _in_input_loop(client, conn)
+    client.type_eof()
+    await_exit(client, 1.0, "Ctrl-D")
+    _no_traceback(client)
+    if client.exitstatus != 0:
+        raise Mismatch("exit status 0", f"exit status {client.exitstatus}",
+                       "The client did not exit with status 0 after Ctrl-D.")
+    _ends_connection(conn, ctx, "After Ctrl-D the client closes its connection.")
+
+
+@check("client.server_closes", step=STEP, points=2, depends=["client.shows_incoming"],
+       needs=["client_disconnected"],
+       hint=hint(5, "When the server goes away", "§8", "recv() returning b'' means the server"
+                 " closed: print the notice and exit(1), from any thread (os._exit or"
+                 " interrupt the input loop)."))
+def server_closes(ctx: Context) -> None:
+    """when the server closes, the client shows its last line, says so and exits (status 1)"""
+    client, conn = connect_client(ctx, welcome=False)
+    last = f"{ctx.profile.error_prefix}nickname ana is already taken"
+    conn.send_line(last)
+    conn.close()
+    client.expect_screen(last, what=f"the server's last line {last!r}")
+    client.expect_screen(ctx.profile.client_disconnected,
+                         what=f"{ctx.profile.client_disconnected!r}")
+    await_exit(client, 1.0, "the server closed the connection")
+    _no_traceback(client)
+    if client.exitstatus != 1:
+        raise Mismatch("exit status 1", f"exit status {client.exitstatus}",
+                       "When the server goes away the client exits with status 1.")
+
+
+@check("client.server_reset", step=STEP, points=1, depends=["client.shows_incoming"],
+       level=Level.ROBUSTNESS,
+       hint=hint(5, "When the server goes away", "§8", "A reset raises ConnectionResetError"
+                 " in recv(): treat it like a close."))
+def server_reset(ctx: Context) -> None:
+    """when the connection is reset, the client exits within a second, no traceback"""
+    client, conn = connect_client(ctx)
+    assert conn.sock is not None
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.reset()
+    await_exit(client, 1.0, "the server reset the connection")
+    _no_traceback(client)
+    if client.exitstatus == 0:
+        raise Mismatch("a non-zero exit status", "exit status 0",
+                       "A broken connection is an error: exit with status 1.")

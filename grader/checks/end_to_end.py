@@ -1,0 +1,86 @@
+"""End to end: the student's server with the student's clients, and cross-play with the
+reference solution (student client with the reference server, and the other way)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..client_session import ClientSession
+from ..context import Context, Server
+from ..failures import Crashed, NotApplicable
+from ..registry import check
+from .client import await_exit
+from .common import hint
+
+STEP = 5
+E2E_DEPS = ["client.sends_lines", "client.shows_incoming"]
+
+
+def _chat(ctx: Context, server: Server, client_folder: Path | None,
+          nicks: tuple[str, ...] = ("ana", "bob", "cid")) -> None:
+    """``nicks`` chat through ``server`` using the clients in ``client_folder``: the
+    first one speaks, the others see it; the last one quits, the first sees it leave."""
+    clients: list[ClientSession] = []
+    for nick in nicks:
+        client = ctx.client(server.port, nick, name=nick, folder=client_folder)
+        if ctx.profile.welcome:
+            client.expect_screen(ctx.profile.welcome_line(nick), what=f"{nick}'s welcome")
+        for earlier in clients:
+            earlier.expect_screen(ctx.profile.joined_line(nick),
+                                  what=f"the announcement that {nick} joined")
+        clients.append(client)
+    first, last = clients[0], clients[-1]
+    marks = [c.cursor() for c in clients]
+    text = f"hello from {first.name}"
+    first.type_line(text)
+    # Only the text: the exact line format is server.prefix's business. (Typed text is
+    # looked for on the *other* clients' screens, so no terminal echo can fake it.)
+    for client, mark in zip(clients[1:], marks[1:], strict=True):
+        client.expect_screen(text, since=mark, what=f"{first.name}'s line {text!r}")
+    mark = first.cursor()
+    last.type_line(ctx.profile.quit)
+    await_exit(last, 1.0, f"typing {ctx.profile.quit!r}")
+    first.expect_screen(ctx.profile.left_line(last.name), since=mark,
+                        what=f"the announcement that {last.name} left")
+    for client in clients:
+        if client.has_traceback():
+            raise Crashed(f"{client.name}'s client printed a traceback.")
+
+
+@check("e2e.chat", step=STEP, points=2,
+       depends=["server.broadcast", "server.join_announced", *E2E_DEPS],
+       needs=["nick_option", "joined", "left", "quit"], cost=4,
+       hint=hint(5, "Putting it together", "§9", "Run your server and three clients in"
+                 " three terminals and replay the scenario below."))
+def chat(ctx: Context) -> None:
+    """three of your clients chat through your server"""
+    _chat(ctx, ctx.server, None)
+
+
+def _reference(ctx: Context, name: str) -> Path:
+    ref = ctx.submission.reference
+    if ref is None or not (ref / name).is_file():
+        raise NotApplicable(f"the reference {name} is not available")
+    if ref.resolve() == ctx.submission.folder.resolve():
+        raise NotApplicable("the submission is the reference solution itself")
+    return ref
+
+
+@check("e2e.client_with_reference_server", step=STEP, points=1, depends=E2E_DEPS,
+       needs=["chatlab"], cost=4,
+       hint=hint(5, "Putting it together", "§8", "Your client must work with any server"
+                 " that follows PROTOCOL.md."))
+def client_with_reference_server(ctx: Context) -> None:
+    """your client chats through the reference server"""
+    ref = _reference(ctx, "server.py")
+    server = ctx.start_server(folder=ref, command=ctx.profile.server_command)
+    _chat(ctx, server, None, ("ana", "bob"))
+
+
+@check("e2e.server_with_reference_client", step=STEP, points=1,
+       depends=["server.broadcast", "server.join_announced"], needs=["chatlab"], cost=4,
+       hint=hint(4, "Broadcast", "§2–§4", "The reference client must work with your server."))
+def server_with_reference_client(ctx: Context) -> None:
+    """the reference client chats through your server"""
+    ref = _reference(ctx, "client.py")
+    _chat(ctx, ctx.server, ref, ("ana", "bob"))

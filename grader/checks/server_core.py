@@ -1,0 +1,262 @@
+"""The mission: start, register, broadcast with a prefix, no echo, no replay, leaving."""
+
+from __future__ import annotations
+
+import time
+
+from ..context import Context
+from ..failures import Crashed, Missing, Unexpected
+from ..model import Level
+from ..peers import Peer
+from ..registry import check
+from .common import (
+    await_threads_gone,
+    expect_next,
+    hint,
+    impatient,
+    log_pattern,
+    output_barrier,
+    quit_peer,
+    thread_ids,
+)
+
+
+@check("server.starts", step=1, points=1,
+       hint=hint(1, "Listening", "§7", "Run `python server.py --port 5000` yourself and read"
+                 " the error it prints."))
+def starts(ctx: Context) -> None:
+    """the server starts, prints `listening on …` and accepts a connection"""
+    probe = ctx.connect("probe")
+    probe.close()
+
+
+@check("server.welcome", step=4, points=2, depends=["server.starts"], needs=["welcome"],
+       hint=hint(4, "Welcome, add, log, announce — in this order", "§2",
+                 "The welcome is the first line you send a newcomer."))
+def welcome(ctx: Context) -> None:
+    """a new client's nickname is welcomed with `*** welcome <nick>`"""
+    ctx.register("ana")
+
+
+@check("server.concurrent", step=3, points=3, depends=["server.starts"],
+       hint=hint(3, "One thread per client", "§2", "If your server calls recv() for one"
+                 " client until it leaves, every other client waits in line."))
+def concurrent(ctx: Context) -> None:
+    """several clients are served at once (a silent client does not block the others)"""
+    silent = ctx.connect("silent")
+    silent.send("sil")  # half a nickname, then nothing: it must not hold anybody up
+    ana, bob = ctx.room("ana", "bob")
+    ctx.say(ana, "can you hear me while silent is connected?")
+    with impatient(bob):
+        ctx.expect_chat(bob, "ana", "can you hear me while silent is connected?",
+                        why="Another client is connected but has not finished its"
+                            " nickname; it must not stop the others.")
+
+
+@check("server.join_announced", step=4, points=2, depends=["server.welcome"], needs=["joined"],
+       hint=hint(4, "Join announcements", "§2", "Announce to everybody except the newcomer."))
+def join_announced(ctx: Context) -> None:
+    """a newcomer is announced to the others (not to itself) with `*** <nick> joined the chat`"""
+    ctx.lenient = False
+    ana = ctx.register("ana")
+    bob = ctx.register("bob")
+    with impatient(ana):
+        ana.expect_line(ctx.profile.joined_line("bob"), what="the announcement that bob joined")
+    ctx.say(ana, "hi bob")
+    expect_next(bob, ctx.chat("ana", "hi bob"), what=repr(ctx.profile.chat_line("ana", "hi bob")),
+                forbidden=[(ctx.profile.joined_line("bob"),
+                            "bob was told that bob joined: announce a newcomer to the others"
+                            " only.")],
+                why="It is the first line bob receives after its welcome.")
+
+
+@check("server.broadcast", step=4, points=4, depends=["server.welcome"],
+       hint=hint(4, "Broadcast", "§3", "Loop over every registered client except the sender."))
+def broadcast(ctx: Context) -> None:
+    """a chat line reaches every other client (three receivers)"""
+    peers = ctx.room("ana", "bob", "cid", "dan")
+    for sender, text in ((peers[0], "hello everyone"), (peers[2], "hi from cid")):
+        ctx.say(sender, text)
+        for receiver in peers:
+            if receiver is not sender:
+                receiver.expect_line(
+                    accept=lambda line, t=text: line.endswith(t),
+                    what=f"{sender.name}'s line {text!r}",
+                    why=f"Every client except {sender.name} must get it.",
+                )
+
+
+@check("server.prefix", step=4, points=2, depends=["server.broadcast"],
+       hint=hint(4, "The nick prefix", "§3", "Send exactly nick + ': ' + text, nothing else."))
+def prefix(ctx: Context) -> None:
+    """a chat line arrives as `<nick>: <text>`, exactly"""
+    ctx.exact_format = True
+    joao, bob = ctx.room("João", "bob")
+    for text in ("hi: there,  two spaces", "olá — ação ✓"):
+        ctx.say(joao, text)
+        bob.expect_line(ctx.profile.chat_line("João", text))
+
+
+@check("server.no_echo", step=4, points=2, depends=["server.broadcast"], needs=["no_echo"],
+       hint=hint(4, "No echo", "§3", "Skip the sender when you loop over the clients."))
+def no_echo(ctx: Context) -> None:
+    """the sender does not get its own line back"""
+    ana, bob = ctx.room("ana", "bob")
+    ana.send_line("ping from ana")
+    ctx.expect_chat(bob, "ana", "ping from ana")
+    bob.send_line("pong from bob")
+    expect_next(ana, ctx.chat("bob", "pong from bob"),
+                what=repr(ctx.profile.chat_line("bob", "pong from bob")),
+                forbidden=[(ctx.chat("ana", "ping from ana"),
+                            "ana got its own line back (an echo).")],
+                why="bob answered after ana spoke, so bob's line must be ana's next line.")
+
+
+@check("server.no_replay", step=4, points=3, depends=["server.broadcast"],
+       hint=hint(4, "No replay", "§2", "A newcomer only gets lines sent after it registered;"
+                 " do not keep old lines around for it."))
+def no_replay(ctx: Context) -> None:
+    """a newcomer never receives lines sent before it registered"""
+    ana, bob = ctx.room("ana", "bob")
+    old_text = "said before cid came"
+    ctx.say(ana, old_text)
+    ctx.expect_chat(bob, "ana", old_text)
+    replay = [(ctx.chat(nick, text), "cid received a line sent before it joined (a replay).")
+              for nick, text in ctx.said]
+    cid = ctx.connect("cid")
+    ctx.handshake(cid, "cid")
+    if ctx.profile.welcome:
+        expect_next(cid, ctx.profile.welcome_line("cid"), forbidden=replay,
+                    why="The welcome is the first line a newcomer gets.")
+    ctx.await_joined(cid, [ana, bob])
+    ctx.say(ana, "said after cid came")
+    expect_next(cid, ctx.chat("ana", "said after cid came"),
+                what=repr(ctx.profile.chat_line("ana", "said after cid came")),
+                forbidden=replay, why="It is the first chat line sent after cid registered.")
+
+
+def _leave(ctx: Context, how: str) -> None:
+    """ana leaves by ``how``; bob must see the leave once, then cid's arrival."""
+    ana, bob = ctx.room("ana", "bob")
+    if how == "quit":
+        quit_peer(ctx, ana)
+    elif how == "close":
+        ana.close()
+    else:
+        ana.reset()
+    left = ctx.profile.left_line("ana")
+    with impatient(bob):
+        bob.expect_line(left, what="the announcement that ana left")
+    cid = ctx.register("cid")
+    # Barrier: cid's line comes after any second announcement a buggy server sends.
+    duplicate = [(left, "ana's leave was announced twice; announce it exactly once.")]
+    ctx.say(cid, "cid here")
+    optional = [ctx.profile.joined_line("cid")] if ctx.profile.joined else []
+    expect_next(bob, ctx.chat("cid", "cid here"), forbidden=duplicate, optional=optional,
+                what=repr(ctx.profile.chat_line("cid", "cid here")))
+
+
+@check("server.leave_quit", step=4, points=2, depends=["server.broadcast"],
+       needs=["left", "quit"],
+       hint=hint(4, "Leaving", "§4", "On /quit: close, remove the client, announce once."))
+def leave_quit(ctx: Context) -> None:
+    """`/quit` closes the connection and the leave is announced exactly once"""
+    _leave(ctx, "quit")
+
+
+@check("server.leave_close", step=6, points=2, depends=["server.broadcast"], needs=["left"],
+       hint=hint(6, "When recv() returns b''", "§4", "An empty recv() means the client"
+                 " closed: leave the loop and announce the leave."))
+def leave_close(ctx: Context) -> None:
+    """a client that closes its connection is announced as leaving exactly once"""
+    _leave(ctx, "close")
+
+
+@check("server.leave_reset", step=6, points=2, depends=["server.broadcast"], needs=["left"],
+       hint=hint(6, "Connection reset", "§4", "ConnectionResetError is an OSError: catch it"
+                 " and treat it as the client leaving."))
+def leave_reset(ctx: Context) -> None:
+    """a client whose connection is reset is announced as leaving exactly once"""
+    _leave(ctx, "reset")
+
+
+@check("server.survives_reset", step=6, points=3, depends=["server.broadcast"],
+       hint=hint(6, "Connection reset", "§4", "Sending to a client that just vanished raises"
+                 " an error too: catch it, so the sender's thread keeps going."))
+def survives_reset(ctx: Context) -> None:
+    """after a client's connection is reset, the server keeps serving the others"""
+    program = ctx.server.program
+    bob, cid = ctx.room("bob", "cid")
+    left = ctx.profile.left_line
+    for peer in (bob, cid):  # leaves are server.leave_reset's business, not this check's
+        for nick in ("ana", "dan"):
+            peer.ignore.append((lambda line, n=nick: bool(ctx.profile.left) and line == left(n),
+                                f"{nick}'s leave (server.leave_reset grades that)"))
+
+    def newcomer(nick: str) -> tuple[Peer, set[int]]:
+        """Register ``nick``; also the server threads that appeared for it."""
+        before = thread_ids(program.pid)
+        peer = ctx.register(nick)
+        ctx.await_joined(peer, [bob, cid])
+        return peer, thread_ids(program.pid) - before
+
+    # 1. ana's connection is reset while nobody writes to it: the server's read on it
+    #    fails (a write first would take the error and leave the read an end-of-file).
+    ana, ana_threads = newcomer("ana")
+    port, since = ana.local_port, program.line_count()
+    ana.reset()
+    settled = await_threads_gone(ctx, ana_threads, time.monotonic() + ctx.timing.hard)
+    if not ana_threads and ctx.profile.log_leave:  # no thread per client: the log says
+        program.wait_line(log_pattern(ctx.profile.log_leave, "ana", port),
+                          time.monotonic() + ctx.timing.soft, since=since)
+    # 2. dan's connection is reset and bob talks at once: one line at a time, each
+    #    received before the next is sent; the first makes the server write to dan's
+    #    broken connection.
+    dan, dan_threads = newcomer("dan")
+    dan.reset()
+    for i in range(10):
+        text = f"after the reset {i}"
+        ctx.say(bob, text)
+        ctx.expect_chat(cid, "bob", text,
+                        why="bob keeps talking right after a connection was reset.")
+    if settled:  # a server whose threads never end is server.no_leak's business
+        await_threads_gone(ctx, dan_threads, time.monotonic() + ctx.timing.hard)
+    # Barrier: the server's threads for ana and dan have ended (a thread that dies of an
+    # exception prints its traceback first) and its output has been read up to eve's join.
+    output_barrier(ctx, "eve") or ctx.register("eve")
+    if program.has_traceback():
+        raise Crashed("The server printed a traceback (see its output below).",
+                      expected="no traceback", actual="a traceback")
+
+
+@check("server.log_lines", step=4, points=1, depends=["server.welcome"], needs=["log"],
+       level=Level.CORE,
+       hint=hint(4, "The server log", "§2 and §4", "print() the line with the client's"
+                 " address from accept(): f'[join] {nick} {ip}:{port}'."))
+def log_lines(ctx: Context) -> None:
+    """the server prints `[join]` and `[leave]` lines with the nick and the client's IP:port"""
+    program = ctx.server.program
+    before = thread_ids(program.pid)
+    ana = ctx.register("ana")
+    ana_threads = thread_ids(program.pid) - before
+    port = ana.local_port
+    for template, label in ((ctx.profile.log_join, "join"), (ctx.profile.log_leave, "leave")):
+        if label == "leave":
+            ana.close()
+        wanted = template.format(nick="ana", ip="127.0.0.1", port=port)
+        # Within the soft deadline, the time any answer is given (calibrate.Timing).
+        if not program.wait_line(log_pattern(template, "ana", port),
+                                 time.monotonic() + ctx.timing.soft):
+            lines = [ln for ln in program.output().splitlines() if label in ln]
+            raise Missing(
+                wanted,
+                f"The server's output has no line {wanted!r} (ana connected from port {port}).",
+                actual=lines[-1] if lines else "no such line in the output",
+            )
+        ctx.transcript.add("server", "printed", wanted)
+    # Barrier: ana's threads have ended and the output is read up to bob's join, so a
+    # traceback printed while ana's leave was handled is in it.
+    await_threads_gone(ctx, ana_threads, time.monotonic() + ctx.timing.soft)
+    output_barrier(ctx, "bob")
+    if program.has_traceback():
+        raise Unexpected("a traceback", "The server printed a traceback.")

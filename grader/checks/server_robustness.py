@@ -1,0 +1,185 @@
+"""Robustness: slow readers, leaks, busy loops."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+
+from ..calibrate import Spinner
+from ..context import Context
+from ..failures import ResourceLimit
+from ..model import Level
+from ..registry import check
+from .common import expect_next, hint
+
+SLOW_LINES = 1500  # lines of LINE_BYTES: ~6 MB, more than any socket buffer holds
+LINE_BYTES = 4000
+CYCLES = 100  # connect / register / leave cycles for the leak check
+# CPU time is measured over an interval of idleness, beside a reference spinner (a
+# process that only loops, see grader.calibrate.Spinner): a busy loop in the server gets
+# about as much CPU as the spinner (one or more times it), an idle server ~0. Comparing
+# with the spinner instead of the wall time keeps the verdict right on a loaded machine,
+# where a spinning thread may get a small fraction of a core.
+BUSY_SHARE = 0.25  # server CPU over spinner CPU above which the server is busy
+REF_CPU = 0.25  # CPU seconds the spinner must have got before an "idle" verdict
+CLEARLY_BUSY = 0.3  # CPU seconds in the interval that are busy whatever the machine does
+MIN_EVIDENCE = 0.03  # CPU seconds the server must use at least to be called busy
+MAX_MEASURE = 4.0  # seconds (scaled) the interval may stretch on a starved machine
+POLL = 0.05  # seconds between two readings of the CPU times
+
+
+@check("server.slow_reader", step=6, points=2,
+       depends=["server.broadcast", "server.framing_two_lines"],
+       level=Level.ROBUSTNESS, needs=["framing"], cost=8,
+       hint=hint(6, "A client that never reads", "§4", "sendall() blocks when a client stops"
+                 " reading; give each client its own queue and writer thread."))
+def slow_reader(ctx: Context) -> None:
+    """a client that never reads does not freeze the chat between the others"""
+    ana, bob = ctx.room("ana", "bob")
+    slow = ctx.connect("slow", rcvbuf=4096)
+    ctx.handshake(slow, "slow")
+    ctx.await_joined(slow, [ana, bob])
+    # slow never reads again. ana sends ~6 MB; bob must get all of it.
+    pad = "." * (LINE_BYTES - 20)
+    texts = [f"{i:05d} {pad}" for i in range(SLOW_LINES)]
+    ctx.transcript.note(f"slow stops reading; ana sends {SLOW_LINES} lines of"
+                        f" {LINE_BYTES} bytes; bob must receive them all")
+    data = "".join(t + "\n" for t in texts).encode()
+
+    def send_all() -> None:
+        try:
+            ana.send(data, log=False)
+        except Exception:  # noqa: BLE001 - the verdict comes from bob; this only feeds it
+            pass
+
+    threading.Thread(target=send_all, daemon=True).start()
+    bob.quiet = True
+    optional = [ctx.profile.left_line("slow")] if ctx.profile.left else []
+    for i, text in enumerate(texts):
+        expect_next(bob, ctx.chat("ana", text), optional=optional,
+                    what=f"ana's line number {i}",
+                    why="A client named slow is connected but never reads; the others must"
+                        " go on.")
+    bob.quiet = False
+    ctx.transcript.note("bob received all the lines")
+
+
+def _usage(process: psutil.Process) -> tuple[int, int]:
+    return process.num_threads(), process.num_fds()
+
+
+@check("server.no_leak", step=6, points=2, depends=["server.broadcast", "server.no_busy_loop"],
+       level=Level.ROBUSTNESS, needs=["quit"], cost=3,
+       hint=hint(6, "Cleaning up", "§4", "When a client leaves, close its socket and let its"
+                 " thread(s) return; remove it from the list under the lock."))
+def no_leak(ctx: Context) -> None:
+    """no thread or descriptor leak after 100 clients connect and leave"""
+    process = psutil.Process(ctx.server.program.pid)
+    keeper = ctx.register("keeper")
+    keeper.quiet = True
+
+    def cycle(i: int) -> None:
+        peer = ctx.register(f"u{i}", log=False)
+        if i % 3 == 0:
+            peer.send_line(ctx.profile.quit, log=False)
+            peer.drain_closed(time.monotonic() + ctx.timing.hard)
+            peer.close(log=False)
+        elif i % 3 == 1:
+            peer.close(log=False)
+        else:
+            peer.reset()
+
+    cycle(0)
+    settle_deadline = time.monotonic() + ctx.timing.hard
+    base = _usage(process)
+    while time.monotonic() < settle_deadline:  # let the warm-up client's threads end
+        time.sleep(0.02)
+        now = _usage(process)
+        if now == base:
+            break
+        base = now
+    ctx.transcript.note(f"baseline: {base[0]} threads, {base[1]} descriptors")
+    ctx.transcript.note(f"{CYCLES} clients register and leave (/quit, close or reset)")
+    for i in range(1, CYCLES + 1):
+        cycle(i)
+    deadline = time.monotonic() + ctx.timing.hard
+    now = _usage(process)
+    while (now[0] > base[0] + 2 or now[1] > base[1] + 2) and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling the counts until they come back, with a deadline
+        now = _usage(process)
+    ctx.transcript.note(f"after: {now[0]} threads, {now[1]} descriptors")
+    if now[0] > base[0] + 2:
+        raise ResourceLimit(
+            f"After {CYCLES} clients came and left, the server still runs {now[0]} threads"
+            f" (it ran {base[0]} before): threads of departed clients never end.",
+            expected=f"about {base[0]} threads", actual=f"{now[0]} threads")
+    if now[1] > base[1] + 2:
+        raise ResourceLimit(
+            f"After {CYCLES} clients came and left, the server holds {now[1]} open"
+            f" descriptors (it held {base[1]} before): sockets are not closed.",
+            expected=f"about {base[1]} descriptors", actual=f"{now[1]} descriptors")
+    keeper.send_line(ctx.profile.quit if ctx.profile.quit else "bye", log=False)
+
+
+@check("server.no_busy_loop", step=6, points=2, depends=["server.broadcast"],
+       level=Level.ROBUSTNESS, cost=4,
+       hint=hint(6, "When recv() returns b''", "§4", "b'' means the client is gone: leave"
+                 " the loop. Looping on it burns a whole CPU core."))
+def no_busy_loop(ctx: Context) -> None:
+    """the server uses no CPU while idle after clients left (no busy loop)"""
+    ana, bob, cid = ctx.room("ana", "bob", "cid")
+    process = psutil.Process(ctx.server.program.pid)
+    ana.close()
+    bob.reset()
+    # Barrier: once the server has handled cid's /quit (and closed cid), it has seen
+    # ana's and bob's departures, which came first.
+    if ctx.profile.quit:
+        cid.send_line(ctx.profile.quit)
+        cid.drain_closed(time.monotonic() + ctx.timing.hard)
+    cid.close()
+    spent, ref, elapsed = _idle_cpu(ctx, process)
+    ctx.transcript.note(f"server CPU time over {elapsed:.2f} s of idleness: {spent:.3f} s"
+                        f" (a reference busy loop got {ref:.3f} s meanwhile)")
+    if spent > max(MIN_EVIDENCE, BUSY_SHARE * ref) or spent >= CLEARLY_BUSY:
+        raise ResourceLimit(
+            f"With no client connected, the server used {spent:.2f} s of CPU in"
+            f" {elapsed:.2f} s (a program that does nothing but loop got {ref:.2f} s"
+            " meanwhile): some thread loops without waiting (a busy loop).",
+            expected=f"under {max(MIN_EVIDENCE, BUSY_SHARE * ref):.2f} s of CPU",
+            actual=f"{spent:.2f} s")
+
+
+def _cpu(process: psutil.Process) -> float:
+    """CPU seconds used by ``process`` and its children so far."""
+    total = 0.0
+    try:
+        procs = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _idle_cpu(ctx: Context, process: psutil.Process) -> tuple[float, float, float]:
+    """(server CPU, spinner CPU, seconds) over an interval that lasts until the verdict
+    is clear: the server clearly busy, or the spinner has had enough CPU to compare
+    with. Short on an idle machine (~0.3 s), longer only when the machine is starved."""
+    program = ctx.server.program
+    with Spinner(ctx.submission.python) as spinner:
+        before = _cpu(process)
+        start = time.monotonic()
+        deadline = start + ctx.timing.of(MAX_MEASURE)
+        while True:
+            # The one inherent wait: CPU use is measured over an interval.
+            exited = program.wait_exit(POLL) is not None
+            spent, ref = _cpu(process) - before, spinner.cpu()
+            now = time.monotonic()
+            if exited or spent >= CLEARLY_BUSY or ref >= REF_CPU or now >= deadline:
+                return spent, ref, now - start

@@ -1,0 +1,204 @@
+"""The student's client under a pseudo-terminal, driven like a user would.
+
+Trap (known from other graders): a terminal echoes what is typed, so the text the grader
+types shows up in the client's output even if the client never printed it. Two defences:
+the pty is created with echo off (``echo=False``), and checks only ever look on screen for
+text the *fake server* sent, never for text the grader typed; what the client sends is
+checked where it arrives, at the fake server.
+
+The client runs in the sandbox (:mod:`grader.sandbox`) under the same limits as the
+servers (:data:`grader.procs.LIMITS`): the pty child is started with the sandbox's
+environment and pre-exec function, then adopted, so :meth:`ClientSession.stop` kills it
+and everything it started, and :attr:`ClientSession.limit_exceeded` says which limit, if
+any, stopped it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Sequence
+
+import pexpect
+
+from .calibrate import Timing
+from .failures import Crashed, Hung, Missing, TooSlow
+from .procs import LIMITS, sandbox
+from .sandbox import Launch, Limits, limit_from_output
+from .transcript import Transcript
+
+SCREEN_CAP = 64 * 1024
+TRACEBACK = "Traceback (most recent call last)"
+
+
+class ClientSession:
+    """One client process on a pty; its screen (output) is kept for the checks."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        cwd: str,
+        transcript: Transcript,
+        timing: Timing,
+        *,
+        name: str = "client",
+        env: dict[str, str] | None = None,
+        limits: Limits = LIMITS,
+    ) -> None:
+        self.name = name
+        self.limits = limits
+        self.transcript = transcript
+        self.timing = timing
+        environment = dict(os.environ if env is None else env)
+        environment.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", TERM="dumb")
+        box = sandbox(limits)
+        launch = box.prepare(environment)
+        try:
+            self.child = self._spawn(argv, cwd, launch)
+        except BaseException:
+            if launch.cgroup is not None:
+                with contextlib.suppress(OSError):
+                    launch.cgroup.rmdir()
+            raise
+        self.guard = box.adopt(self.child.pid, launch)
+        self.screen = ""  # everything the client printed, "\r\n" turned into "\n"
+        self.exitstatus: int | None = None
+        self.transcript.add(name, "started", " ".join(argv))
+
+    @staticmethod
+    def _spawn(argv: Sequence[str], cwd: str, launch: Launch) -> pexpect.spawn:
+        return pexpect.spawn(
+            argv[0],
+            list(argv[1:]),
+            cwd=cwd,
+            env=launch.env,
+            preexec_fn=launch.preexec_fn,
+            echo=False,
+            encoding="utf-8",
+            codec_errors="replace",
+            dimensions=(40, 200),
+        )
+
+    # -- reading the screen --------------------------------------------------------
+
+    def _pump(self, timeout: float) -> bool:
+        """Read what the client printed; False if it printed nothing in ``timeout``.
+        Raises EOF (pexpect) when the client has exited and everything was read."""
+        try:
+            data = self.child.read_nonblocking(65536, timeout=max(0.0, timeout))
+        except pexpect.TIMEOUT:
+            return False
+        text = data.replace("\r\n", "\n")
+        self.screen = (self.screen + text)[-SCREEN_CAP:]
+        for line in text.splitlines():
+            if line.strip():
+                self.transcript.add(self.name, "printed", line.strip("\r"))
+        return True
+
+    def cursor(self) -> int:
+        """A position on the screen: pass it to :meth:`expect_screen` to look after it."""
+        return len(self.screen)
+
+    def expect_screen(self, text: str, *, since: int = 0, what: str | None = None) -> None:
+        """Wait until ``text`` appears on the screen after position ``since``."""
+        desc = what or repr(text)
+        start = time.monotonic()
+        deadline = start + self.timing.hard
+        while text not in self.screen[since:]:
+            try:
+                if not self._pump(deadline - time.monotonic()) and time.monotonic() >= deadline:
+                    raise Hung(
+                        f"The client did not show {desc} within {self.timing.hard:.1f} s.",
+                        expected=desc,
+                        actual=self._last_lines(),
+                    )
+            except pexpect.EOF:
+                raise Missing(
+                    desc,
+                    f"The client exited before showing {desc}.",
+                    actual=self._last_lines(),
+                ) from None
+        elapsed = time.monotonic() - start
+        if elapsed > self.timing.soft:
+            raise TooSlow(
+                f"The client showed {desc} only after {elapsed:.1f} s.", expected=desc
+            )
+
+    def _last_lines(self, n: int = 6) -> str:
+        lines = [ln for ln in self.screen.splitlines() if ln.strip()]
+        return "\n".join(lines[-n:]) if lines else "(nothing on the screen)"
+
+    def has_traceback(self) -> bool:
+        return TRACEBACK in self.screen
+
+    @property
+    def limit_exceeded(self) -> str | None:
+        """Which resource limit stopped the client (see grader.sandbox), or None."""
+        return self.guard.limit_exceeded or limit_from_output(self.screen)
+
+    # -- typing --------------------------------------------------------------------
+
+    def type_line(self, text: str) -> None:
+        self.transcript.add(self.name, "typed", text)
+        self.child.sendline(text)
+
+    def type_eof(self) -> None:
+        self.transcript.add(self.name, "typed", "Ctrl-D (end of input)")
+        self.child.sendeof()
+
+    # -- ending --------------------------------------------------------------------
+
+    def wait_exit(self, within: float) -> float:
+        """Wait for the client to exit; returns how long it took. Hung past the hard
+        deadline, TooSlow past ``within`` (scaled). Reads the screen meanwhile."""
+        start = time.monotonic()
+        soft = self.timing.of(within)
+        deadline = start + max(self.timing.hard, soft * 2)
+        while True:
+            try:
+                self._pump(max(0.0, min(0.05, deadline - time.monotonic())))
+            except pexpect.EOF:
+                break
+            if time.monotonic() >= deadline:
+                if self.has_traceback():
+                    raise Crashed(
+                        "The client printed a traceback and then kept running.",
+                        expected=f"the client exits within {within:g} s, no traceback",
+                        actual=self.screen[self.screen.find(TRACEBACK):][-800:],
+                    )
+                raise Hung(
+                    f"The client was still running {deadline - start:.1f} s later.",
+                    expected=f"the client exits within {within:g} s",
+                    actual="still running",
+                )
+        self.child.wait()
+        self.exitstatus = self.child.exitstatus
+        if self.child.signalstatus is not None:
+            self.exitstatus = -self.child.signalstatus
+        elapsed = time.monotonic() - start
+        self.transcript.add(self.name, "exited", f"status {self.exitstatus} after {elapsed:.2f} s")
+        if elapsed > soft:
+            raise TooSlow(
+                f"The client took {elapsed:.1f} s to exit; the protocol allows {within:g} s.",
+                expected=f"exit within {within:g} s",
+                actual=f"{elapsed:.1f} s",
+            )
+        return elapsed
+
+    def stop(self) -> None:
+        """Kill the client and everything it started (escaped grandchildren too)."""
+        self.guard.kill_tree()
+        if self.child.isalive():
+            try:
+                os.killpg(self.child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.child.close(force=True)
+        except Exception:  # noqa: BLE001 - best effort on teardown; the pid is gone
+            pass
+        # The leader is reaped now: this finds nothing left and removes its cgroup,
+        # which the leader's zombie kept busy during the first call.
+        self.guard.kill_tree()

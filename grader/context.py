@@ -1,0 +1,352 @@
+"""What a check gets: the submission, the profile, deadlines, and helpers that start
+servers, connect fake clients, spawn the student's client, and clean everything up.
+
+A check is a plain function of a :class:`Context`::
+
+    def broadcast(ctx):
+        ana, bob, cid = ctx.room("ana", "bob", "cid")
+        ctx.say(ana, "hello")
+        ctx.expect_chat(bob, "ana", "hello")
+
+Each check gets its own context, so its own server(s): checks never see each other's
+clients. Everything started through the context is stopped when the check ends.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .calibrate import Timing
+from .client_session import ClientSession
+from .failures import Crashed, Hung, ResourceLimit
+from .fake_server import FakeServer
+from .peers import Peer
+from .procs import Program, Reaper, describe_limit
+from .profile import Profile
+from .servers import (
+    HOST,
+    Server,
+    ServerPool,
+    Submission,
+    launch_server,
+    render_command,
+    without_nick,
+)
+from .transcript import Transcript
+
+__all__ = ["Context", "Server", "ServerPool", "Submission", "render_command", "without_nick"]
+
+
+class Context:
+    """Per-check helpers; see the module docstring."""
+
+    def __init__(
+        self,
+        submission: Submission,
+        profile: Profile,
+        timing: Timing,
+        *,
+        pool: ServerPool | None = None,
+        reaper: Reaper | None = None,
+    ) -> None:
+        self.submission = submission
+        self.profile = profile
+        self.timing = timing
+        self.transcript = Transcript()
+        self._pool = pool
+        self._reaper = reaper
+        self._servers: list[Server] = []
+        self._peers: list[Peer] = []
+        self._clients: list[ClientSession] = []
+        self._fakes: list[FakeServer] = []
+        self._programs: list[Program] = []  # started and not yet stopped
+        self._all_programs: list[Program] = []  # for their output
+        self._lock = threading.Lock()
+        self._server: Server | None = None
+        self.closed = False
+        # Lenient (default): a chat line matches if it ends with the text, and an echo or
+        # a self-announcement is skipped, so those mistakes fail only the check made
+        # for them (server.prefix, server.no_echo, server.join_announced: strict).
+        self.lenient = True
+        self.exact_format = False  # chat lines must match the format exactly
+        self.said: list[tuple[str, str]] = []  # (nick, text) of every chat line sent
+
+    # -- servers -------------------------------------------------------------------
+
+    @property
+    def server(self) -> Server:
+        """This check's server, started on first use."""
+        if self._server is None:
+            pooled = self._pool.get() if self._pool is not None else None
+            if pooled is not None:
+                self.transcript.add("grader", "started", shlex.join(pooled.program.argv))
+                self._own(pooled.program)
+                self._servers.append(pooled)
+                self._server = pooled
+            else:
+                self._server = self.start_server()
+        return self._server
+
+    def start_server(
+        self, *extra: str, history: int | None = None, folder: Path | None = None,
+        command: str | None = None,
+    ) -> Server:
+        """Start a server (the submission's unless ``folder``/``command`` say otherwise)
+        and wait until it listens. Raises Crashed or Hung if it does not."""
+        template = command or (
+            self.submission.server_cmd if folder is None and self.submission.server_cmd
+            else self.profile.server_command
+        )
+        if history is not None:
+            template += " " + self.profile.history_option.format(n=history)
+        note = lambda cmd: self.transcript.add("grader", "started", cmd)  # noqa: E731
+        self._check_open()
+        try:
+            server, program, port = launch_server(
+                self.submission, self.profile, self.timing, template, folder, extra, note,
+                self._own)
+        except OSError as error:
+            raise Crashed(f"The server could not be started: {error}.",
+                          expected="a running server", actual=str(error)) from None
+        if server is not None:
+            self._servers.append(server)
+            return server
+        status = program.poll()
+        output = program.output()
+        if program.limit_exceeded:
+            raise ResourceLimit(
+                describe_limit(program.limit_exceeded, program.limits, "server"),
+                expected="a server within the limits", actual=program.limit_exceeded,
+            )
+        if status is not None:
+            raise Crashed(
+                f"The server exited with status {status} before it listened on port {port}.",
+                expected=f"'listening on {HOST}:{port}'",
+                actual=self._last_line(output) or f"exit status {status}, no output",
+            )
+        raise Hung(
+            f"The server did not print 'listening on …' nor accept connections on port"
+            f" {port} within {self.timing.start:.1f} s.",
+            expected=f"'listening on {HOST}:{port}'",
+            actual=self._last_line(output) or "no output",
+        )
+
+    def start_program(self, argv: list[str], cwd: Path, *, name: str) -> Program:
+        """Start a helper program (a white-box test) in the sandbox; stopped with the
+        check like every other process. Raises Crashed if it cannot be started."""
+        self._check_open()
+        program = Program(argv, cwd, name=name)
+        self.transcript.add("grader", "started", name)
+        try:
+            program.start()
+        except OSError as error:
+            raise Crashed(f"The {name} could not be started: {error}.") from None
+        self._own(program)
+        return program
+
+    def _own(self, program: Program) -> None:
+        """Take charge of a just-started process; stop it at once if the check is over."""
+        with self._lock:
+            self._programs.append(program)
+            self._all_programs.append(program)
+        if self.closed:
+            self.cleanup()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise Hung("The scenario was stopped before it finished.")
+
+    @staticmethod
+    def _last_line(output: str) -> str:
+        lines = [ln for ln in output.splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+    # -- fake clients --------------------------------------------------------------
+
+    def connect(self, name: str, *, server: Server | None = None, rcvbuf: int | None = None,
+                log: bool = True) -> Peer:
+        """A raw connection to the server, nothing sent yet."""
+        target = server or self.server
+        peer = Peer(name, self.transcript, self.timing)
+        self._peers.append(peer)
+        return peer.connect(target.host, target.port, rcvbuf=rcvbuf, log=log)
+
+    def handshake(self, peer: Peer, nick: str, *, log: bool = True) -> None:
+        """Wait for the profile's greeting (if any), then send the registration line."""
+        greeting = self.profile.greeting
+        if greeting and not peer.read_until(greeting, time.monotonic() + self.timing.hard):
+            raise Hung(f"{peer.name} waited for the server's greeting {greeting!r}.",
+                       expected=repr(greeting), actual="nothing")
+        peer.send_line(self.profile.register_line(nick), log=log)
+
+    def register(self, nick: str, *, server: Server | None = None, log: bool = True) -> Peer:
+        """Connect and register ``nick``; waits for the welcome line when there is one."""
+        peer = self.connect(nick, server=server, log=log)
+        if self.lenient:  # a replay or a self-announcement is graded elsewhere
+            if self.profile.joined:
+                own = self.profile.joined_line(nick)
+                peer.ignore.append((lambda line: line == own,
+                                    "its own join announcement (server.join_announced grades"
+                                    " that)"))
+            peer.ignore.extend((self.chat(n, t), "a line sent before it joined"
+                                " (server.no_replay grades that)") for n, t in self.said)
+        self.handshake(peer, nick, log=log)
+        if self.profile.welcome:
+            peer.expect_line(self.profile.welcome_line(nick), what="the welcome line",
+                             why="PROTOCOL.md §2: the welcome is the first line after the"
+                                 " nickname.")
+        return peer
+
+    def await_joined(self, newcomer: Peer, members: list[Peer]) -> None:
+        """Barrier: after this, every line the members send reaches ``newcomer``.
+
+        The newcomer says something and each member must receive it (skipping the join
+        announcement before it): the server handles the newcomer's lines only once it
+        has registered it. Strict checks (``lenient`` off) instead require the join
+        announcement itself as each member's next line.
+        """
+        if not members:
+            return
+        if self.profile.joined and not self.lenient:
+            for member in members:
+                member.expect_line(self.profile.joined_line(newcomer.name),
+                                   what=f"the announcement that {newcomer.name} joined")
+            return
+        text = f"{newcomer.name} is here"
+        self.say(newcomer, text)
+        joined = self.profile.joined_line(newcomer.name) if self.profile.joined else None
+        for member in members:
+            line = self.expect_chat_or(member, newcomer.name, text, joined)
+            if line == joined:
+                self.expect_chat(member, newcomer.name, text)
+
+    def expect_chat_or(self, peer: Peer, nick: str, text: str, other: str | None) -> str:
+        """``nick``'s chat line ``text``, or ``other`` first (the caller handles it)."""
+        chat = self.chat(nick, text)
+        return peer.expect_line(accept=lambda line: chat(line) or line == other,
+                                what=repr(self.profile.chat_line(nick, text)))
+
+    def room(self, *nicks: str, server: Server | None = None) -> list[Peer]:
+        """Register ``nicks`` one after another, each newcomer seen by everyone before."""
+        peers: list[Peer] = []
+        for nick in nicks:
+            peer = self.register(nick, server=server)
+            self.await_joined(peer, peers)
+            peers.append(peer)
+        return peers
+
+    def say(self, peer: Peer, text: str) -> None:
+        """Send a chat line; under an echo profile, also take the sender's copy."""
+        peer.send_line(text)
+        self.said.append((peer.name, text))
+        if self.profile.echo:
+            self.expect_chat(peer, peer.name, text, why="This profile echoes to the sender.")
+        elif self.lenient:
+            peer.ignore.append((self.chat(peer.name, text),
+                                "an echo of its own line (server.no_echo grades that)"))
+
+    def chat(self, nick: str, text: str) -> Callable[[str], bool]:
+        """Whether a line is ``nick``'s chat line ``text`` (leniently: see ``lenient``)."""
+        exact = self.profile.chat_line(nick, text)
+        if self.exact_format:
+            return lambda line: line == exact
+        return lambda line: line == exact or line.endswith(text)
+
+    def expect_chat(self, peer: Peer, nick: str, text: str, *, why: str = "") -> str:
+        """Require ``nick``'s chat line ``text`` as ``peer``'s next line."""
+        return peer.expect_line(accept=self.chat(nick, text),
+                                what=repr(self.profile.chat_line(nick, text)), why=why)
+
+    # -- client side ---------------------------------------------------------------
+
+    def fake_server(self) -> FakeServer:
+        fake = FakeServer(self.transcript, self.timing, HOST)
+        self._fakes.append(fake)
+        return fake
+
+    def client(self, port: int, nick: str | None = None, *, name: str = "client",
+               folder: Path | None = None) -> ClientSession:
+        """Spawn a client (the submission's unless ``folder``) under a pty."""
+        template = (self.submission.client_cmd if folder is None and self.submission.client_cmd
+                    else self.profile.client_command)
+        if nick is None:
+            template = (without_nick(template) if self.submission.client_cmd and folder is None
+                        else self.profile.client_command_prompt)
+        argv = render_command(template, self.submission.python, host=HOST, port=port,
+                              nick=nick or "")
+        self._check_open()
+        session = ClientSession(argv, str(folder or self.submission.folder), self.transcript,
+                                self.timing, name=name)
+        self._clients.append(session)
+        if self.closed:
+            session.stop()
+            self._check_open()
+        return session
+
+    # -- the end -------------------------------------------------------------------
+
+    def crashed_server(self, grace: float = 0.0) -> Server | None:
+        """A server of this check that has exited, if any. With ``grace``, give a dying
+        server that long to finish exiting (its sockets close a moment before)."""
+        deadline = time.monotonic() + grace
+        for server in self._servers:
+            if server.program.wait_exit(max(0.0, deadline - time.monotonic())) is not None:
+                return server
+        return None
+
+    def limit_exceeded(self) -> ResourceLimit | None:
+        """The failure to report when a limit stopped one of this check's programs."""
+        with self._lock:
+            programs = list(self._all_programs)
+        for program in programs:
+            if program.limit_exceeded:
+                return ResourceLimit(
+                    describe_limit(program.limit_exceeded, program.limits, program.name),
+                    expected=f"a {program.name} within the limits",
+                    actual=program.limit_exceeded,
+                )
+        for client in self._clients:
+            if client.limit_exceeded:
+                return ResourceLimit(
+                    describe_limit(client.limit_exceeded, client.limits, "client"),
+                    expected="a client within the limits", actual=client.limit_exceeded,
+                )
+        return None
+
+    def program_output(self) -> str:
+        """Tails of what the servers and clients printed, labelled, for the student."""
+        parts = []
+        for i, program in enumerate(self._all_programs):
+            out = program.output().strip()
+            if out:
+                label = (program.name if len(self._all_programs) == 1
+                         else f"{program.name} #{i + 1}")
+                parts.append(f"--- {label} output ---\n{out}")
+        for client in self._clients:
+            if client.screen.strip():
+                parts.append(f"--- {client.name} screen ---\n{client.screen.strip()}")
+        return "\n".join(parts)[-64 * 1024:]
+
+    def cleanup(self) -> None:
+        """Close every connection and stop every process this check started (again
+        safe to call: a process registered after the first call is stopped too)."""
+        self.closed = True
+        for peer in self._peers:
+            peer.close(log=False)
+        for fake in self._fakes:
+            fake.close()
+        for client in self._clients:
+            client.stop()
+        while True:
+            with self._lock:
+                if not self._programs:
+                    break
+                program = self._programs.pop()
+            if self._reaper is not None:
+                self._reaper.stop_later(program)
+            else:
+                program.stop()

@@ -1,0 +1,60 @@
+"""A one-connection chat server the grader plays, to test the student's client."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from .calibrate import Timing
+from .failures import Hung
+from .peers import Peer
+from .transcript import Transcript
+
+
+class FakeServer:
+    """Listens on a free loopback port; :meth:`accept` returns the client's connection
+    as a :class:`Peer` named ``server`` (what the grader sends, the client receives)."""
+
+    def __init__(self, transcript: Transcript, timing: Timing, host: str = "127.0.0.1") -> None:
+        self.transcript = transcript
+        self.timing = timing
+        self.host = host
+        self.listener = socket.create_server((host, 0), backlog=8)
+        self.port: int = self.listener.getsockname()[1]
+        self.peers: list[Peer] = []
+
+    def accept(self, *, is_alive=None) -> Peer:
+        """Wait for the client to connect: as long as a program gets to start (a client
+        that never connects is reported within it, however busy the machine is)."""
+        deadline = time.monotonic() + self.timing.start
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Hung(
+                    f"The client never connected to the server at {self.host}:{self.port}"
+                    f" within {self.timing.start:.1f} s.",
+                    expected="a connection from the client",
+                    actual="no connection",
+                )
+            # Short slices so a client that already exited is noticed at once.
+            self.listener.settimeout(min(remaining, 0.1))
+            try:
+                sock, address = self.listener.accept()
+                break
+            except TimeoutError:
+                if is_alive is not None and not is_alive():
+                    raise Hung(
+                        "The client exited without connecting to the server.",
+                        expected="a connection from the client",
+                        actual="the client exited",
+                    ) from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.transcript.add("server", "accepted", f"a client from {address[0]}:{address[1]}")
+        peer = Peer("server", self.transcript, self.timing, sock, other="the client")
+        self.peers.append(peer)
+        return peer
+
+    def close(self) -> None:
+        self.listener.close()
+        for peer in self.peers:
+            peer.close(log=False)

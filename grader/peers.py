@@ -1,0 +1,300 @@
+"""A fake chat client on a raw socket, recording everything into a transcript.
+
+The checks drive the server through peers::
+
+    ana = Peer("ana", transcript, timing).connect("127.0.0.1", port)
+    ana.send_line("ana")
+    ana.expect_line("*** welcome ana")
+
+Every wait has a deadline (see :mod:`grader.calibrate`); waiting past ``soft`` but
+getting the answer before ``hard`` fails as *too slow*, nothing by ``hard`` as *hung*.
+The same class wraps the grader's end of a connection in the fake server.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+import time
+from collections.abc import Callable
+
+from .calibrate import Timing
+from .failures import Hung, Mismatch, Missing, TooSlow, Unexpected
+from .transcript import Transcript
+
+
+class Closed(Exception):  # noqa: N818 - an event, not an error
+    """The other side closed (or reset) the connection."""
+
+    def __init__(self, how: str) -> None:
+        super().__init__(how)
+        self.how = how
+
+
+def show(data: bytes) -> str:
+    """Bytes as a readable one-liner for the transcript (``\\n`` shown)."""
+    text = data.decode("utf-8", "backslashreplace")
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+class Peer:
+    """One end of a TCP connection, speaking lines, with deadlines."""
+
+    def __init__(
+        self,
+        name: str,
+        transcript: Transcript,
+        timing: Timing,
+        sock: socket.socket | None = None,
+        *,
+        other: str = "the server",
+    ) -> None:
+        self.name = name
+        self.transcript = transcript
+        self.timing = timing
+        self.other = other
+        self.sock = sock
+        self.buffer = bytearray()
+        self.eof: str | None = None  # how the connection ended, once it has
+        self.quiet = False  # stop recording received lines (bulk transfers)
+        # Lines to skip once each when expecting: side effects of a mistake that another
+        # check grades (an echo, a self-announcement), so each check fails for one reason.
+        self.ignore: list[tuple[Callable[[str], bool], str]] = []  # (line test, why)
+
+    # -- connecting ----------------------------------------------------------------
+
+    def connect(
+        self, host: str, port: int, *, rcvbuf: int | None = None, log: bool = True
+    ) -> Peer:
+        """Connect, retrying a refused connection until the soft deadline."""
+        deadline = time.monotonic() + self.timing.soft
+        while True:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if rcvbuf:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                sock.connect((host, port))
+                break
+            except OSError as error:
+                sock.close()
+                if time.monotonic() >= deadline:
+                    raise Hung(
+                        f"{self.name} could not connect to {host}:{port} ({error}).",
+                        expected=f"the server accepts a connection on port {port}",
+                    ) from None
+                time.sleep(0.02)  # refused: the server is not listening yet; poll again
+        self.sock = sock
+        if log:
+            self.transcript.add(self.name, "connected", f"{host}:{port}")
+        return self
+
+    @property
+    def local_port(self) -> int:
+        assert self.sock is not None
+        return self.sock.getsockname()[1]
+
+    # -- sending -------------------------------------------------------------------
+
+    def send(self, data: bytes | str, *, log: bool = True) -> None:
+        """Send raw bytes (or text as UTF-8) exactly as given, in one send call."""
+        assert self.sock is not None
+        raw = data.encode() if isinstance(data, str) else data
+        if log:
+            self.transcript.add(self.name, "sent", show(raw))
+        self.sock.settimeout(self.timing.hard)
+        try:
+            self.sock.sendall(raw)
+        except TimeoutError:
+            raise Hung(
+                f"{self.name} could not send: {self.other} stopped reading from it."
+            ) from None
+        except OSError as error:
+            raise Missing(
+                f"{self.other} to keep {self.name}'s connection open",
+                f"{self.name} could not send because the connection is gone ({error}).",
+            ) from None
+
+    def send_line(self, text: str, *, log: bool = True) -> None:
+        self.send(text.encode() + b"\n", log=log)
+
+    # -- receiving -----------------------------------------------------------------
+
+    def _fill(self, deadline: float) -> bool:
+        """Receive more bytes; False on timeout. Raises Closed at end of stream."""
+        assert self.sock is not None
+        if self.eof:
+            raise Closed(self.eof)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(65536)
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            self.eof = "reset"
+        except OSError as error:
+            self.eof = f"broken ({error})"
+        else:
+            if chunk:
+                self.buffer += chunk
+                return True
+            self.eof = "closed"
+        self.transcript.add(self.name, "connection", f"{self.eof} by {self.other}"
+                            if self.eof in ("closed", "reset") else self.eof)
+        raise Closed(self.eof)
+
+    def _ignored(self, line: str) -> bool:
+        for i, (skip, why) in enumerate(self.ignore):
+            if skip(line):
+                del self.ignore[i]
+                self.transcript.add(self.name, "note", f"ignores that line here: {why}")
+                return True
+        return False
+
+    def read_line(self, deadline: float) -> str | None:
+        """The next complete line (without ``\\n``/``\\r\\n``) before the monotonic
+        ``deadline``, or None. Raises Closed if the stream ends first."""
+        while True:
+            end = self.buffer.find(b"\n")
+            if end >= 0:
+                raw = bytes(self.buffer[:end])
+                del self.buffer[: end + 1]
+                line = raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
+                if not self.quiet:
+                    self.transcript.add(self.name, "received", line)
+                return line
+            if not self._fill(deadline):
+                return None
+
+    def read_until(self, text: str, deadline: float) -> bool:
+        """Consume bytes up to and including ``text`` (a prompt needs no newline)."""
+        wanted = text.encode()
+        while True:
+            at = self.buffer.find(wanted)
+            if at >= 0:
+                end = at + len(wanted)
+                self.transcript.add(self.name, "received", show(bytes(self.buffer[:end])))
+                del self.buffer[:end]
+                return True
+            if not self._fill(deadline):
+                return False
+
+    def expect_line(
+        self,
+        expected: str | None = None,
+        *,
+        accept: Callable[[str], bool] | None = None,
+        what: str | None = None,
+        why: str = "",
+    ) -> str:
+        """Wait for the next line and require it to equal ``expected`` (or satisfy
+        ``accept``). ``what`` describes it for the student; ``why`` is added to messages."""
+        desc = what or (repr(expected) if expected is not None else "a line")
+        shown = repr(expected) if expected is not None else desc  # the Expected: field
+        why = f" {why}" if why else ""
+        start = time.monotonic()
+        try:
+            line = self.read_line(start + self.timing.hard)
+            while line is not None and self._ignored(line):
+                line = self.read_line(start + self.timing.hard)
+        except Closed as closed:
+            happened = (f"{self.other} {closed.how} the connection"
+                        if closed.how in ("closed", "reset") else f"the connection {closed.how}")
+            raise Missing(
+                shown,
+                f"{self.name} expected {desc}, but {happened} first.{why}",
+                actual=f"connection {closed.how}",
+            ) from None
+        if line is None:
+            raise Hung(
+                f"{self.name} waited {self.timing.hard:.1f} s for {desc}, but nothing arrived."
+                f"{why}",
+                expected=shown,
+                actual="nothing",
+            )
+        ok = (expected is None or line == expected) and (accept is None or accept(line))
+        if not ok:
+            raise Mismatch(shown, line,
+                           f"{self.name} expected {desc} as its next line, but got another"
+                           f" line.{why}")
+        elapsed = time.monotonic() - start
+        if elapsed > self.timing.soft:
+            raise TooSlow(
+                f"{self.name} got {desc} only after {elapsed:.1f} s; it should take well under"
+                f" {self.timing.soft:.1f} s.{why}",
+                expected=shown,
+                actual=line,
+            )
+        return line
+
+    def expect_closed(self, why: str = "") -> None:
+        """Require the connection to end (close or reset) with no more lines first."""
+        deadline = time.monotonic() + self.timing.hard
+        why = f" {why}" if why else ""
+        while True:
+            try:
+                line = self.read_line(deadline)
+            except Closed:
+                return
+            if line is not None and self._ignored(line):
+                continue
+            if line is None:
+                raise Hung(
+                    f"{self.other.capitalize()} did not close {self.name}'s connection within"
+                    f" {self.timing.hard:.1f} s.{why}",
+                    expected="the connection closed",
+                    actual="still open",
+                )
+            raise Unexpected(
+                line,
+                f"{self.name} got a line where the connection should have closed.{why}",
+                expected="the connection closed",
+            )
+
+    def drain_closed(self, deadline: float) -> bool:
+        """Read and discard until the stream ends; False if it did not by ``deadline``."""
+        while True:
+            try:
+                if not self._fill(deadline):
+                    return False
+                self.buffer.clear()
+            except Closed:
+                return True
+
+    # -- ending --------------------------------------------------------------------
+
+    def shutdown_write(self) -> None:
+        """Half-close: the other side reads end-of-file, we can still read."""
+        assert self.sock is not None
+        self.transcript.add(self.name, "closed", "its sending side (FIN)")
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def reset(self) -> None:
+        """Abort the connection with a TCP reset (what a killed process may cause)."""
+        if self.sock is None:
+            return
+        self.transcript.add(self.name, "reset", "the connection (RST)")
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+        self.eof = "reset"
+
+    def close(self, *, log: bool = True) -> None:
+        if self.sock is None:
+            return
+        if log and self.sock.fileno() != -1 and not self.eof:
+            self.transcript.add(self.name, "closed", "the connection")
+        try:
+            self.sock.close()
+        except OSError as error:  # pragma: no cover - close of a socket hardly fails
+            if error.errno != errno.EBADF:
+                raise
+        if not self.eof:
+            self.eof = "closed"

@@ -1,0 +1,326 @@
+"""Starting and stopping the submission's programs.
+
+Every server the grader starts goes through :class:`Program`, which runs it in the
+sandbox (:mod:`grader.sandbox`): in its own session, under resource limits (memory,
+threads, processes, CPU time, output), watched by a thread that stops it when it goes
+over one of them. :meth:`Program.stop` sends SIGTERM, then kills every member after a
+grace period, including grandchildren that left the process group. Processes are owned
+by PID and process group, never found by name. Output (stdout and stderr merged) is read
+by a thread into capped buffers, so a chatty program can neither block on a full pipe
+nor eat the grader's memory. :attr:`Program.limit_exceeded` says which limit, if any,
+stopped the program; :func:`describe_limit` words it for a student.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+
+import psutil
+
+from .sandbox import (
+    CPU_LIMIT,
+    FILE_SIZE_LIMIT,
+    MEMORY_LIMIT,
+    MIB,
+    OUTPUT_LIMIT,
+    PROCESS_LIMIT,
+    THREAD_LIMIT,
+    Limits,
+    Sandbox,
+    SandboxedProcess,
+)
+
+# What one submission program (with everything it starts) may use. A chat server or
+# client needs a few dozen MiB and a few dozen threads; these are far above that.
+LIMITS = Limits(
+    memory=512 * MIB, threads=256, processes=16, cpu_seconds=60, output_total=64 * MIB
+)
+OUTPUT_CAP = 64 * 1024  # characters of output kept for display (the tail)
+LINES_CAP = 20000  # lines kept for pattern waits
+GRACE = 1.0  # seconds between SIGTERM and SIGKILL
+# Ports below the kernel's ephemeral range, so no outgoing connection can hold the
+# port we picked between our check and the server's bind().
+PORT_RANGE = (20000, 32000)
+
+_port_lock = threading.Lock()
+_boxes: dict[Limits, Sandbox] = {}
+_boxes_lock = threading.Lock()
+
+
+def sandbox(limits: Limits = LIMITS) -> Sandbox:
+    """The sandbox that starts programs under ``limits``: one per set of limits, made
+    once (making one sets this process up as a child subreaper, which takes a moment)."""
+    with _boxes_lock:
+        box = _boxes.get(limits)
+        if box is None:
+            box = _boxes[limits] = Sandbox(limits)
+        return box
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port on ``host`` nobody listens on right now, outside the ephemeral range."""
+    with _port_lock:
+        for _ in range(200):
+            port = random.randint(*PORT_RANGE)
+            with socket.socket() as probe:
+                try:
+                    probe.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port found on the loopback interface")
+
+
+class Program:
+    """One child process in its own session, with its output captured."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        cwd: str | os.PathLike[str],
+        *,
+        env: dict[str, str] | None = None,
+        name: str = "server",
+        limits: Limits = LIMITS,
+    ) -> None:
+        self.argv = list(argv)
+        self.cwd = os.fspath(cwd)
+        self.name = name
+        self.limits = limits
+        self._env = dict(os.environ if env is None else env)
+        self._env["PYTHONUNBUFFERED"] = "1"
+        self._env.setdefault("PYTHONIOENCODING", "utf-8")
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._box: SandboxedProcess | None = None
+        self._cond = threading.Condition()
+        self._lines: list[str] = []
+        self._dropped_lines = 0
+        self._partial = b""
+        self._tail = ""
+        self._eof = False
+
+    # -- life cycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the process in the sandbox; raises OSError if it cannot be run at all."""
+        self._box = sandbox(self.limits).start(
+            self.argv, self.cwd, self._env, merge_output=True, on_output=self._feed
+        )
+        self._proc = self._box.popen
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None, "start() first"
+        return self._proc.pid
+
+    def poll(self) -> int | None:
+        """The exit status if the process has ended, else None."""
+        return None if self._proc is None else self._proc.poll()
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` seconds for the process to end; its status or None."""
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the whole process group (ignored if it is gone)."""
+        if self._proc is None:
+            return
+        try:
+            os.killpg(self._proc.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def stop(self, grace: float = GRACE) -> int | None:
+        """SIGTERM the process group, then (after ``grace`` seconds at most) kill every
+        member, escaped grandchildren too; the exit status."""
+        if self._box is None:
+            return None
+        status = self._box.stop(grace)
+        with self._cond:
+            ended = self._eof  # the reader is done with the pipe: close our end
+        if ended and self._proc is not None and self._proc.stdout is not None:
+            self._proc.stdout.close()
+        return status
+
+    @property
+    def limit_exceeded(self) -> str | None:
+        """Which resource limit stopped the program (see grader.sandbox), or None."""
+        return None if self._box is None else self._box.limit_exceeded
+
+    def survivors(self) -> list[psutil.Process]:
+        """Members still running (normally none after :meth:`stop`)."""
+        return [] if self._box is None else self._box.survivors()
+
+    # -- output --------------------------------------------------------------------
+
+    def _feed(self, chunk: bytes) -> None:
+        """Called by the sandbox's reader thread with each chunk; ``b""`` at the end."""
+        with self._cond:
+            if not chunk:
+                if self._partial:
+                    self._add_line(self._partial)
+                    self._partial = b""
+                self._eof = True
+                self._cond.notify_all()
+                return
+            self._tail = (self._tail + chunk.decode("utf-8", "replace"))[-OUTPUT_CAP:]
+            data = self._partial + chunk
+            *complete, self._partial = data.split(b"\n")
+            # A line without end must not grow without end: keep its last part.
+            self._partial = self._partial[-OUTPUT_CAP:]
+            for raw in complete:
+                self._add_line(raw[-OUTPUT_CAP:])
+            self._cond.notify_all()
+
+    def _add_line(self, raw: bytes) -> None:
+        self._lines.append(raw.decode("utf-8", "replace").rstrip("\r"))
+        if len(self._lines) > LINES_CAP:
+            drop = len(self._lines) - LINES_CAP
+            del self._lines[:drop]
+            self._dropped_lines += drop
+
+    def output(self) -> str:
+        """The last ~64 KiB the program printed (stdout and stderr)."""
+        with self._cond:
+            return self._tail
+
+    def line_count(self) -> int:
+        """Lines printed so far; pass it to :meth:`wait_line` to look only at later ones."""
+        with self._cond:
+            return self._dropped_lines + len(self._lines)
+
+    def wait_line(
+        self, pattern: str | re.Pattern[str], deadline: float, since: int = 0
+    ) -> re.Match[str] | None:
+        """The first line (number ``since`` or later) matching ``pattern``, waiting until
+        the monotonic ``deadline``; None if it did not come or the output ended."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        with self._cond:
+            index = since
+            while True:
+                while index < self._dropped_lines + len(self._lines):
+                    pos = index - self._dropped_lines
+                    if pos >= 0:
+                        found = regex.search(self._lines[pos])
+                        if found:
+                            return found
+                    index += 1
+                remaining = deadline - time.monotonic()
+                if self._eof or remaining <= 0:
+                    return None
+                self._cond.wait(min(remaining, 0.1))
+
+    def has_traceback(self) -> bool:
+        return "Traceback (most recent call last)" in self.output()
+
+
+def describe_limit(reason: str, limits: Limits = LIMITS, who: str = "server") -> str:
+    """A sentence for a student: the ``who`` was stopped for going over ``reason``."""
+    what = {
+        MEMORY_LIMIT: f"used more than {(limits.memory or 0) // MIB} MiB of memory",
+        THREAD_LIMIT: f"ran more than {limits.threads} threads at once",
+        PROCESS_LIMIT: f"ran more than {limits.processes} processes at once",
+        CPU_LIMIT: f"used more than {limits.cpu_seconds} s of CPU time",
+        OUTPUT_LIMIT: f"printed more than {(limits.output_total or 0) // MIB} MiB",
+        FILE_SIZE_LIMIT: f"wrote a file larger than {(limits.file_size or 0) // MIB} MiB",
+    }.get(reason, "went over a resource limit")
+    need = f"; a chat {who} needs far less." if who in ("server", "client") else "."
+    return (f"The {who} was stopped because it {what}{need} Look for a loop that never"
+            " ends (starting threads or processes, growing a list, printing) and for"
+            " resources that are never released.")
+
+
+def wait_listening(
+    program: Program,
+    host: str,
+    port: int,
+    deadline: float,
+    ready: str | None = r"listening on",
+) -> bool:
+    """Wait until ``program`` prints ``ready`` or ``host:port`` accepts a connection.
+
+    Returns False if the program exits first or the deadline passes. The port is probed
+    only after a moment of silence, and only if no ready line came, because a probe is
+    a real (empty) connection the server must handle.
+    """
+    probe_after = time.monotonic() + 0.3
+    pattern = re.compile(ready) if ready else None
+    while time.monotonic() < deadline:
+        if program.poll() is not None:
+            return False
+        if pattern is not None:
+            if program.wait_line(pattern, min(deadline, time.monotonic() + 0.05)):
+                return True
+        else:
+            time.sleep(0.02)
+        if time.monotonic() >= probe_after:
+            # Ask the system whether *our* program holds the port: a bare connection
+            # test could be answered by another grader's server that took the same
+            # port, and would count a stranger as ready.
+            owned = _listens_on(program.pid, port)
+            if owned or (owned is None and _accepts(host, port)):
+                return True
+    return False
+
+
+def _listens_on(pid: int, port: int) -> bool | None:
+    """Whether ``pid`` or one of its descendants listens on TCP ``port``; None if the
+    system will not tell (then the caller falls back to a connection test)."""
+    try:
+        root = psutil.Process(pid)
+        for process in (root, *root.children(recursive=True)):
+            connections = (
+                process.net_connections(kind="tcp")
+                if hasattr(process, "net_connections")
+                else process.connections(kind="tcp")
+            )
+            for connection in connections:
+                if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                    return True
+        return False
+    except psutil.NoSuchProcess:
+        return False
+    except (psutil.AccessDenied, OSError):
+        return None
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Reaper:
+    """Stops programs in the background and can wait until all of them are gone."""
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def stop_later(self, program: Program) -> None:
+        thread = threading.Thread(target=program.stop, name="reaper", daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def join(self, timeout: float = 10.0) -> None:
+        """Wait for every stop started so far (each ends within its grace + 5 s)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))

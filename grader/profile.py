@@ -1,0 +1,175 @@
+"""Protocol profiles: everything protocol-specific, in one TOML file.
+
+The default, ``profiles/chatlab.toml``, is this kit's protocol (``lab/PROTOCOL.md``).
+Another course's chat assignment gets its own profile: how the server is started and
+told its port, the handshake, the chat line format, join/leave announcements, echo,
+framing, the commands. A check that needs something the profile does not have (say,
+``/users`` when the assignment has no such command) is reported as *not applicable*,
+never failed. See ``profiles/README.md`` for the fields.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+DEFAULT_PROFILE = PROFILES_DIR / "chatlab.toml"
+
+# TOML [section] -> the fields it holds (field name = key, except where mapped).
+_SECTIONS: dict[str, dict[str, str]] = {
+    "": {"name": "name", "description": "description"},
+    "server": {
+        "command": "server_command",
+        "ready": "server_ready",
+        "fixed_port": "fixed_port",
+        "history_option": "history_option",
+    },
+    "client": {
+        "command": "client_command",
+        "command_without_nick": "client_command_prompt",
+        "prompt": "client_prompt",
+        "disconnected": "client_disconnected",
+    },
+    "handshake": {"greeting": "greeting", "register": "register", "welcome": "welcome"},
+    "chat": {
+        "format": "chat",
+        "echo": "echo",
+        "joined": "joined",
+        "left": "left",
+        "framing": "framing",
+        "max_line": "max_line",
+        "error_prefix": "error_prefix",
+    },
+    "log": {"join": "log_join", "leave": "log_leave"},
+    "commands": {
+        "quit": "quit",
+        "users": "users",
+        "users_separator": "users_separator",
+        "whisper": "whisper",
+        "whisper_line": "whisper_line",
+        "unknown_command_errors": "unknown_command_errors",
+        "nickname_rules": "nickname_rules",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One chat protocol, as the checks need to know it. Empty string = "not in this one"."""
+
+    name: str = "chatlab"
+    description: str = ""
+    server_command: str = "{python} server.py --host {host} --port {port}"
+    server_ready: str = "listening on"  # regex on the server's output; "" = probe the port
+    fixed_port: int = 0  # the server ignores {port} and always uses this one
+    history_option: str = "--history {n}"
+    client_command: str = "{python} client.py --host {host} --port {port} --nick {nick}"
+    client_command_prompt: str = "{python} client.py --host {host} --port {port}"
+    client_prompt: str = "Nickname: "  # what the client shows when it asks for a nickname
+    client_disconnected: str = "*** disconnected from server"
+    greeting: str = ""  # what the server sends before the nickname ("" = client speaks first)
+    register: str = "{nick}"  # the line a client sends to register
+    welcome: str = "*** welcome {nick}"
+    chat: str = "{nick}: {text}"
+    echo: bool = False  # the sender gets its own line back
+    joined: str = "*** {nick} joined the chat"
+    left: str = "*** {nick} left the chat"
+    framing: str = "newline"  # "newline" or "none"
+    max_line: int = 4096  # bytes; 0 = no limit to check
+    error_prefix: str = "*** error: "
+    log_join: str = "[join] {nick} {ip}:{port}"
+    log_leave: str = "[leave] {nick} {ip}:{port}"
+    quit: str = "/quit"
+    users: str = "*** online: {nicks}"
+    users_separator: str = ", "
+    whisper: str = "/w {nick} {text}"
+    whisper_line: str = "{sender} (whisper): {text}"
+    unknown_command_errors: bool = True
+    nickname_rules: bool = True  # invalid and duplicate nicknames are refused
+
+    # -- what this profile can express ------------------------------------------------
+
+    def missing(self, feature: str) -> str | None:
+        """Why ``feature`` cannot be checked under this profile, or None if it can."""
+        absent = {
+            "welcome": (not self.welcome, "handshake.welcome is empty (no welcome line)"),
+            "joined": (not self.joined, "chat.joined is empty (joins are not announced)"),
+            "left": (not self.left, "chat.left is empty (leaves are not announced)"),
+            "framing": (self.framing != "newline", "chat.framing is not 'newline'"),
+            "no_echo": (self.echo, "chat.echo is true (the sender gets its own line back)"),
+            "echo": (not self.echo, "chat.echo is false"),
+            "log": (not (self.log_join and self.log_leave), "the [log] formats are empty"),
+            "max_line": (not self.max_line, "chat.max_line is 0 (no line limit)"),
+            "users": (not self.users, "commands.users is empty"),
+            "whisper": (not self.whisper, "commands.whisper is empty"),
+            "history": (not self.history_option, "server.history_option is empty"),
+            "quit": (not self.quit, "commands.quit is empty"),
+            "unknown_command": (not self.unknown_command_errors,
+                                "commands.unknown_command_errors is false"),
+            "nickname_rules": (not self.nickname_rules, "commands.nickname_rules is false"),
+            "nick_option": ("{nick}" not in self.client_command,
+                            "client.command has no {nick} option"),
+            "client_prompt": (not self.client_prompt, "client.prompt is empty"),
+            "client_disconnected": (not self.client_disconnected, "client.disconnected is empty"),
+            "chatlab": (self.name != "chatlab",
+                        "only the chatlab protocol can be cross-played with the reference"),
+        }
+        if feature not in absent:
+            raise KeyError(f"unknown profile feature {feature!r}")
+        lacking, why = absent[feature]
+        return f"profile '{self.name}': {why}" if lacking else None
+
+    # -- formatting -----------------------------------------------------------------
+
+    def chat_line(self, nick: str, text: str) -> str:
+        return self.chat.format(nick=nick, text=text)
+
+    def joined_line(self, nick: str) -> str:
+        return self.joined.format(nick=nick)
+
+    def left_line(self, nick: str) -> str:
+        return self.left.format(nick=nick)
+
+    def welcome_line(self, nick: str) -> str:
+        return self.welcome.format(nick=nick)
+
+    def register_line(self, nick: str) -> str:
+        return self.register.format(nick=nick)
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Read a profile TOML file (the chatlab default when ``path`` is None).
+
+    A short name such as ``"nick_token"`` means ``grader/profiles/nick_token.toml``.
+    Unknown sections or keys raise ValueError naming the key and the file.
+    """
+    if path is None:
+        path = DEFAULT_PROFILE
+    path = Path(path)
+    if not path.suffix and not path.exists():
+        path = PROFILES_DIR / f"{path}.toml"
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    types = {f.name: f.type for f in fields(Profile)}
+    values: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if key not in _SECTIONS or not key:
+                raise ValueError(f"{path}: unknown section [{key}]")
+            for sub, subvalue in value.items():
+                if sub not in _SECTIONS[key]:
+                    raise ValueError(f"{path}: unknown key {sub!r} in [{key}]")
+                values[_SECTIONS[key][sub]] = subvalue
+        elif key in _SECTIONS[""]:
+            values[_SECTIONS[""][key]] = value
+        else:
+            raise ValueError(f"{path}: unknown top-level key {key!r}")
+    for name, value in values.items():
+        wanted = {"bool": bool, "int": int, "str": str}[str(types[name])]
+        if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            raise ValueError(f"{path}: {name} must be a {wanted.__name__}, not {value!r}")
+    if values.get("framing", "newline") not in ("newline", "none"):
+        raise ValueError(f"{path}: chat.framing must be 'newline' or 'none'")
+    return Profile(**values)  # type: ignore[arg-type]

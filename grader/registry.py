@@ -1,0 +1,147 @@
+"""Declaring checks: a decorated function whose docstring is the sentence the student sees.
+
+::
+
+    @check("server.welcome", step=4, points=2, depends=["server.starts"],
+           hint="notebooks/04_broadcast.ipynb, section 'Welcome'; PROTOCOL.md §2")
+    def welcome(ctx):
+        \"\"\"the server welcomes a new nickname with `*** welcome <nick>`\"\"\"
+        ...
+
+The decorator only attaches a :class:`CheckSpec` to the function; :func:`collect` gathers
+them from modules, so there is no global registry to mutate.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from types import ModuleType
+from typing import Any
+
+from .model import Level
+
+_ATTR = "__chatlab_check__"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Everything the runner needs to know about one check."""
+
+    id: str  # stable, e.g. "server.broadcast"; rubrics and gradebooks key on it
+    title: str  # first docstring line: what the student sees
+    func: Callable[[Any], None]  # called with a grader.context.Context
+    step: int  # notebooks/NN_*.ipynb that teaches it
+    points: float = 1.0
+    level: Level = Level.CORE
+    depends: tuple[str, ...] = ()  # ids that must pass first; otherwise this is skipped
+    hint: str = ""  # what to read when it fails
+    needs: tuple[str, ...] = ()  # profile features, see grader.profile.Profile.supports
+    alone: bool = False  # measures time or resources: run while no other check runs
+    cost: float = 1.0  # rough duration; among ready checks the costly ones start first
+
+
+def check(
+    id: str,  # noqa: A002 - the natural name in a declaration
+    *,
+    step: int,
+    points: float = 1.0,
+    level: Level | str = Level.CORE,
+    depends: Iterable[str] = (),
+    hint: str = "",
+    needs: Iterable[str] = (),
+    alone: bool = False,
+    cost: float = 1.0,
+) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Mark ``func`` as a check; its docstring's first line becomes the title."""
+
+    def decorate(func: Callable[[Any], None]) -> Callable[[Any], None]:
+        doc = inspect.getdoc(func)
+        if not doc:
+            raise ValueError(f"check {id!r} ({func.__qualname__}) needs a docstring: its title")
+        spec = CheckSpec(
+            id=id,
+            title=doc.strip().splitlines()[0].strip(),
+            func=func,
+            step=step,
+            points=float(points),
+            level=Level(level),
+            depends=tuple(depends),
+            hint=hint,
+            needs=tuple(needs),
+            alone=alone,
+            cost=cost,
+        )
+        setattr(func, _ATTR, spec)
+        return func
+
+    return decorate
+
+
+def collect(modules: Iterable[ModuleType]) -> list[CheckSpec]:
+    """The checks declared in ``modules``, in declaration order, validated."""
+    specs: list[CheckSpec] = []
+    for module in modules:
+        found = [getattr(v, _ATTR) for v in vars(module).values() if hasattr(v, _ATTR)]
+        found.sort(key=lambda s: s.func.__code__.co_firstlineno)
+        specs.extend(found)
+    ids = [s.id for s in specs]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate check ids: {sorted(duplicates)}")
+    known = set(ids)
+    for spec in specs:
+        unknown = [d for d in spec.depends if d not in known]
+        if unknown:
+            raise ValueError(f"check {spec.id!r} depends on unknown check(s) {unknown}")
+    return specs
+
+
+def with_points(spec: CheckSpec, points: float) -> CheckSpec:
+    return replace(spec, points=float(points))
+
+
+def matches(spec: CheckSpec, token: str) -> bool:
+    """Whether one selection token names ``spec``: an id or glob, a level, ``step:N``/``N``."""
+    token = token.strip()
+    if not token:
+        return False
+    if token in {lv.value for lv in Level}:
+        return spec.level.value == token
+    step = token.removeprefix("step:").removeprefix("step")
+    if step.isdigit():
+        return spec.step == int(step)
+    return fnmatch.fnmatchcase(spec.id, token) or spec.id.split(".", 1)[-1] == token
+
+
+def select(specs: list[CheckSpec], only: str | Iterable[str] | int | None) -> list[CheckSpec]:
+    """The checks named by ``only`` plus everything they depend on, in declaration order.
+
+    ``only`` is None (everything), a step number, or tokens (comma-separated or a list):
+    ids (``server.broadcast``), globs (``client.*``), short names (``broadcast``),
+    levels (``core``) and steps (``step:4``). An unknown token raises ValueError.
+    """
+    if only is None:
+        return list(specs)
+    if isinstance(only, int):
+        tokens = [str(only)]
+    elif isinstance(only, str):
+        tokens = [t for t in only.split(",") if t.strip()]
+    else:
+        tokens = [str(t) for t in only]
+    chosen: set[str] = set()
+    for token in tokens:
+        hit = {s.id for s in specs if matches(s, token)}
+        if not hit:
+            raise ValueError(f"no check matches {token!r} (try an id, a level or step:N)")
+        chosen |= hit
+    by_id = {s.id: s for s in specs}
+    stack = list(chosen)
+    while stack:
+        for dep in by_id[stack.pop()].depends:
+            if dep not in chosen:
+                chosen.add(dep)
+                stack.append(dep)
+    return [s for s in specs if s.id in chosen]

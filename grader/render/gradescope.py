@@ -1,0 +1,64 @@
+"""Gradescope rendering: the ``results.json`` its autograder harness reads.
+
+Format (Gradescope autograder specification): a top-level ``score``, ``execution_time``,
+``output`` and ``tests``; each test has ``name`` (it starts with the check's stable id),
+``score``, ``max_score``, ``status`` (``"passed"``/``"failed"``), ``output`` and
+``visibility`` (``"visible"``, ``"hidden"``, ``"after_due_date"`` or ``"after_published"``).
+A check that is not applicable under the profile is listed for 0 out of 0 points.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..model import CheckResult, Status, SubmissionResult
+from .text import details
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+def _output(c: CheckResult) -> str:
+    if c.status is Status.PASSED:
+        return "Passed."
+    if c.status is Status.NOT_APPLICABLE:
+        return f"Not applicable: {c.reason}"
+    if c.status is Status.SKIPPED:
+        return f"{c.reason[:1].upper()}{c.reason[1:]}.\n\nHint: {c.hint}" if c.hint else c.reason
+    return "\n".join(line[2:] if line.startswith("  ") else line
+                     for line in details(c)[2:]).strip()
+
+
+def gradescope_results(result: SubmissionResult, visibility: str = "visible") -> dict[str, Any]:
+    """The results.json content as a dict."""
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
+    tests = []
+    for c in result.checks:
+        applicable = c.status is not Status.NOT_APPLICABLE
+        tests.append({
+            "name": f"{c.id}: {c.title}",
+            "score": c.points,
+            "max_score": c.max_points if applicable else 0.0,
+            "status": "passed" if c.status in (Status.PASSED, Status.NOT_APPLICABLE)
+            else "failed",
+            "output": _output(c),
+            "visibility": visibility,
+            "tags": [c.level.value, f"step {c.step:02d}"],
+        })
+    passed = sum(c.status is Status.PASSED for c in result.checks)
+    return {
+        "score": result.score,
+        "execution_time": round(result.duration, 3),
+        "output": (f"{passed} of {len(result.checks)} checks passed "
+                   f"({result.score:g}/{result.max_score:g} points). "
+                   "Each failed check shows what was expected, what happened, and what to"
+                   " read."),
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def render_gradescope(result: SubmissionResult, visibility: str = "visible") -> str:
+    return json.dumps(gradescope_results(result, visibility), indent=2, ensure_ascii=False) + "\n"

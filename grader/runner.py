@@ -1,0 +1,244 @@
+"""Running checks: dependency order, skips with reasons, timing, and never a silent error.
+
+Checks run in worker threads, each as soon as the checks it depends on have finished;
+a check whose dependency did not pass is skipped with the reason. A check marked
+``alone`` (it measures CPU time or resources) runs while nothing else runs. Every wait
+inside a check has its own deadline; on top of that the runner gives each check a budget
+and, past it, tears the check's processes and sockets down, which unblocks it.
+Timeouts never use signals, so the runner works from any thread (a notebook, a batch).
+Any exception that is not a :class:`~grader.failures.CheckFailure` is a grader bug and is
+reported as ``grader_error`` with its traceback; it is never swallowed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+
+from .calibrate import Timing
+from .context import Context, ServerPool, Submission
+from .failures import CheckFailure, Crashed, NotApplicable
+from .model import CheckResult, Failure, FailureKind, Status
+from .procs import Reaper
+from .profile import Profile
+from .registry import CheckSpec
+
+POOL_AFTER = "server.starts"  # once this passes, servers are started ahead of time
+WORKERS = 3  # checks at once: mostly waiting on sockets, so a bit more than 2 cores
+BUDGET = 12.0  # seconds (scaled) one check may take before the runner stops it
+
+Progress = Callable[[CheckResult], None]
+
+
+def _skip_reason(spec: CheckSpec, results: dict[str, CheckResult],
+                 titles: dict[str, str]) -> str | None:
+    for dep in spec.depends:
+        result = results[dep]
+        # A dependency the profile cannot express is no obstacle: that feature is
+        # simply not part of this protocol.
+        if result.status not in (Status.PASSED, Status.NOT_APPLICABLE):
+            special = {
+                "server.starts": "skipped: the server never accepted a connection",
+                "client.connects": "skipped: the client never connected to the server",
+            }
+            return special.get(dep) or f"skipped: it needs '{titles[dep]}' ({dep}) to pass first"
+    return None
+
+
+def run_one(
+    spec: CheckSpec, submission: Submission, profile: Profile, timing: Timing,
+    pool: ServerPool | None = None, reaper: Reaper | None = None,
+    live: set[Context] | None = None,
+) -> CheckResult:
+    """Run one check in the calling thread and return its result (never raises)."""
+    result = CheckResult(
+        id=spec.id, title=spec.title, level=spec.level, step=spec.step,
+        status=Status.PASSED, max_points=spec.points, hint=spec.hint,
+    )
+    for feature in spec.needs:
+        why = profile.missing(feature)
+        if why:
+            result.status, result.reason, result.points = Status.NOT_APPLICABLE, why, 0.0
+            return result
+    ctx = Context(submission, profile, timing, pool=pool, reaper=reaper)
+    if live is not None:
+        live.add(ctx)  # so an interrupted run can still stop what this check started
+    start = time.monotonic()
+    worker = threading.Thread(target=_call, args=(spec, ctx, result), name=spec.id, daemon=True)
+    worker.start()
+    worker.join(timing.of(BUDGET))
+    if worker.is_alive():
+        ctx.cleanup()  # closing its sockets and processes wakes the blocked check
+        worker.join(timing.hard)
+        if result.status is not Status.FAILED:
+            result.status = Status.FAILED
+            result.failure = _failure(ctx, TimeoutError("still running"))
+        result.failure.message = (f"The scenario did not finish within"
+                                  f" {timing.of(BUDGET):.0f} s and was stopped: the program"
+                                  " was too slow or stopped responding.")
+    result.duration = round(time.monotonic() - start, 3)
+    try:
+        if result.status is Status.FAILED:
+            result.program_output = ctx.program_output()
+    finally:
+        ctx.cleanup()
+        if live is not None:
+            live.discard(ctx)
+    result.transcript = ctx.transcript.entries()
+    result.points = spec.points if result.status is Status.PASSED else 0.0
+    return result
+
+
+def _call(spec: CheckSpec, ctx: Context, result: CheckResult) -> None:
+    try:
+        spec.func(ctx)
+    except NotApplicable as na:
+        result.status, result.reason = Status.NOT_APPLICABLE, na.reason
+    except Exception as error:  # noqa: BLE001 - sorted out below, never swallowed
+        result.status = Status.FAILED
+        result.failure = _failure(ctx, error)
+
+
+def _failure(ctx: Context, error: Exception) -> Failure:
+    """The student-facing failure for what a check raised."""
+    if isinstance(error, CheckFailure) or ctx.closed:
+        over = ctx.limit_exceeded()  # the real story behind a hang, a crash or an EOF
+        if over is not None:
+            return over.to_failure()
+    if ctx.closed:  # the runner tore the scenario down after its budget: that is the story
+        return Failure(FailureKind.HUNG, "The scenario took too long and was stopped; the"
+                       " program was too slow or stopped responding.",
+                       actual=getattr(error, "message", str(error)))
+    if not isinstance(error, CheckFailure):
+        return Failure(
+            FailureKind.GRADER_ERROR,
+            f"The grader itself failed ({type(error).__name__}: {error}). This is not your"
+            " fault; please report it with the text below.",
+            actual="".join(traceback.format_exception(error))[-4000:],
+        )
+    crashed = ctx.crashed_server(grace=0.2)
+    if crashed is not None and not isinstance(error, Crashed):
+        message = (f"The server exited (status {crashed.program.poll()}) during the scenario;"
+                   f" before that: {error.message}")
+        return Failure(FailureKind.CRASHED, message, error.expected, error.actual)
+    return error.to_failure()
+
+
+def run_checks(
+    specs: Iterable[CheckSpec],
+    submission: Submission,
+    profile: Profile,
+    timing: Timing,
+    *,
+    workers: int = WORKERS,
+    progress: Progress | None = None,
+) -> list[CheckResult]:
+    """Run ``specs`` (dependencies must be included) and return results in their order."""
+    specs = list(specs)
+    if profile.fixed_port:
+        workers = 1  # one port: one server at a time
+    scheduler = _Scheduler(specs, submission, profile, timing, workers, progress)
+    try:
+        scheduler.run()
+    finally:
+        scheduler.close()
+    return [scheduler.results[s.id] for s in specs]
+
+
+class _Scheduler:
+    """Starts each check once its dependencies are done, at most ``workers`` at once."""
+
+    def __init__(self, specs: list[CheckSpec], submission: Submission, profile: Profile,
+                 timing: Timing, workers: int, progress: Progress | None) -> None:
+        self.args = (submission, profile, timing)
+        self.workers = workers
+        self.progress = progress
+        self.titles = {s.id: s.title for s in specs}
+        self.results: dict[str, CheckResult] = {}
+        # Costly checks first among those ready; declaration order among equals.
+        self.pending = sorted(specs, key=lambda s: -s.cost)
+        self.running: set[str] = set()
+        self.alone_running = False
+        self.cond = threading.Condition()
+        self.reaper = Reaper()
+        self.live: set[Context] = set()
+        self.threads: list[threading.Thread] = []
+        self.pool: ServerPool | None = None
+        if not profile.fixed_port and POOL_AFTER in self.titles:
+            self.pool = ServerPool(submission, profile, timing, self.reaper)
+
+    def run(self) -> None:
+        with self.cond:
+            while self.pending or self.running:
+                if not self._dispatch():
+                    self.cond.wait(0.5)
+
+    def _dispatch(self) -> bool:
+        """Start or skip what can be; True if anything changed. Holds the lock."""
+        changed = False
+        for spec in list(self.pending):
+            if any(d not in self.results for d in spec.depends):
+                continue
+            reason = _skip_reason(spec, self.results, self.titles)
+            if reason is not None:
+                self.pending.remove(spec)
+                self._record(spec, CheckResult(
+                    id=spec.id, title=spec.title, level=spec.level, step=spec.step,
+                    status=Status.SKIPPED, max_points=spec.points, reason=reason,
+                    hint=spec.hint,
+                ))
+                changed = True
+                continue
+            if self.alone_running or len(self.running) >= self.workers:
+                break
+            if spec.alone and self.running:
+                break  # let the others finish; nothing overtakes it
+            self.pending.remove(spec)
+            self.running.add(spec.id)
+            self.alone_running = spec.alone
+            thread = threading.Thread(target=self._work, args=(spec,), name=f"run {spec.id}",
+                                      daemon=True)
+            self.threads.append(thread)
+            thread.start()
+            changed = True
+        return changed
+
+    def _record(self, spec: CheckSpec, result: CheckResult) -> None:
+        self.results[spec.id] = result
+        if self.progress is not None:
+            self.progress(result)
+
+    def _work(self, spec: CheckSpec) -> None:
+        try:
+            pool = self.pool if spec.id != POOL_AFTER else None
+            result = run_one(spec, *self.args, pool, self.reaper, self.live)
+        except BaseException as error:  # noqa: BLE001 - report it, never lose a check
+            result = CheckResult(
+                id=spec.id, title=spec.title, level=spec.level, step=spec.step,
+                status=Status.FAILED, max_points=spec.points, hint=spec.hint,
+                failure=Failure(FailureKind.GRADER_ERROR, f"The grader itself failed: {error!r}",
+                                actual=traceback.format_exc()[-4000:]),
+            )
+        if spec.id == POOL_AFTER and result.passed and self.pool is not None:
+            self.pool.start()  # the server starts: from now on keep a couple ready
+        with self.cond:
+            self.running.discard(spec.id)
+            if spec.alone:
+                self.alone_running = False
+            self._record(spec, result)
+            self.cond.notify_all()
+
+    def close(self) -> None:
+        """Stop everything still running (after an interrupt) and wait for it to end."""
+        if self.pool is not None:
+            self.pool.close()
+        for ctx in list(self.live):
+            ctx.cleanup()  # wakes the checks: their sockets close, their programs stop
+        deadline = time.monotonic() + 5.0
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for ctx in list(self.live):
+            ctx.cleanup()
+        self.reaper.join()

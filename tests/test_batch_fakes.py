@@ -1,0 +1,131 @@
+"""Helpers shared by the batch tests: a fake grader and fake results (no tests here).
+
+The fake grader reads ``server.py`` of the submission it is given and decides from
+words in it, so a test builds a class of students by writing a line per student:
+
+    BREAK <check id>   that check fails
+    CRASH              grade() raises (a grader bug)
+    MISUSE             grade() raises ValueError (bad settings: the batch stops)
+    DIE                the worker process dies (os._exit)
+    WAIT <fifo>        grading blocks until the test opens then closes the named pipe
+
+Every call appends the student's name to the file named by $BATCH_TEST_LOG, so a test
+can tell which students were graded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from grader.model import (
+    CheckResult,
+    Failure,
+    FailureKind,
+    Level,
+    Status,
+    SubmissionResult,
+    TranscriptEntry,
+)
+
+LOG_ENV = "BATCH_TEST_LOG"
+
+# (id, title, points, level)
+CHECKS = [
+    ("server.starts", "the server starts and listens on the given port", 1.0, Level.CORE),
+    ("server.broadcast", "a chat line reaches every other client", 3.0, Level.CORE),
+    ("server.no_echo", "the sender does not get its own line back", 2.0, Level.CORE),
+    ("server.history", "with --history N a newcomer gets the last N lines", 1.5, Level.EXTENSION),
+]
+
+
+def make_result(student: str, broken: set[str] = frozenset(), na: set[str] = frozenset()):
+    """A SubmissionResult where the checks in ``broken`` failed and ``na`` do not apply."""
+    checks = []
+    for cid, title, points, level in CHECKS:
+        if cid in na:
+            checks.append(
+                CheckResult(cid, title, level, 7, Status.NOT_APPLICABLE, points, reason="n/a")
+            )
+        elif cid in broken:
+            checks.append(
+                CheckResult(
+                    cid,
+                    title,
+                    level,
+                    4,
+                    Status.FAILED,
+                    points,
+                    failure=Failure(
+                        FailureKind.MISMATCH,
+                        "bob received a different line",
+                        expected="alice: hi <b>",
+                        actual="hi <b>",
+                    ),
+                    hint="notebooks/04_broadcast.ipynb, section 'Prefix'",
+                    transcript=[
+                        TranscriptEntry(0.0, "alice", "sent", "hi <b>"),
+                        TranscriptEntry(0.012, "bob", "received", "hi <b>"),
+                    ],
+                    program_output="Traceback (most recent call last):\n  <script>boom</script>",
+                )
+            )
+        else:
+            checks.append(CheckResult(cid, title, level, 4, Status.PASSED, points, points=points))
+    return SubmissionResult(submission=student, checks=checks, duration=0.01)
+
+
+def _log(name: str) -> None:
+    path = os.environ.get(LOG_ENV)
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (name + "\n").encode())
+        finally:
+            os.close(fd)
+
+
+def fake_grade(folder, **kwargs):  # noqa: ANN001, ANN003 - the grade() signature
+    """Grade by the words in ``folder/server.py``; see the module docstring."""
+    folder = Path(folder)
+    text = (folder / "server.py").read_text(encoding="utf-8")
+    student = (folder / "student.txt").read_text(encoding="utf-8").strip()
+    _log(student)
+    words = text.split()
+    if "MISUSE" in words:
+        raise ValueError("no check matches 'nope' (try an id, a level or step:N)")
+    if "CRASH" in words:
+        raise RuntimeError("fake grader bug")
+    if "DIE" in words:
+        os._exit(3)
+    if "WAIT" in words:
+        # Opening a FIFO blocks until the test opens the other end: a barrier, no polling.
+        with open(words[words.index("WAIT") + 1], "rb") as fifo:
+            fifo.read()
+    broken = {words[i + 1] for i, w in enumerate(words) if w == "BREAK"}
+    result = make_result(folder.name, broken)
+    result.notes = [f"{k}={v}" for k, v in sorted(kwargs.items())]
+    return result
+
+
+def fake_grade_ports(folder, **kwargs):  # noqa: ANN001, ANN003 - the grade() signature
+    """Like :func:`fake_grade`, noting the port range the worker may draw from."""
+    from grader import procs
+
+    result = fake_grade(folder, **kwargs)
+    result.notes = ["{}-{}".format(*procs.PORT_RANGE)]
+    return result
+
+
+def write_student(root: Path, student: str, server_text: str = "ok") -> Path:
+    """A submission folder ``root/student`` for the fake grader."""
+    folder = root / student
+    folder.mkdir(parents=True)
+    (folder / "server.py").write_text(server_text + "\n", encoding="utf-8")
+    (folder / "client.py").write_text("# client\n", encoding="utf-8")
+    (folder / "student.txt").write_text(student + "\n", encoding="utf-8")
+    return folder
+
+
+def graded_log(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []

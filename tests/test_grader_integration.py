@@ -1,0 +1,220 @@
+"""The grader against real submissions: the reference and two independent correct
+servers must pass everything; each broken submission must fail the check meant for it;
+a server that never starts is reported quickly, every check accounted for."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import api
+from grader.api import CheckReport, check
+from grader.calibrate import calibrate
+from grader.model import Level, Status
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "reference_solution"
+SUBMISSIONS = ROOT / "tests" / "submissions"
+
+# broken submission -> the check(s) made to catch its mistake (each must fail).
+CAUGHT_BY = {
+    "broken_blocking_send": ["server.slow_reader"],
+    "broken_busy_loop": ["server.no_busy_loop"],
+    "broken_client_hangs_on_quit": ["client.quit", "client.eof"],
+    "broken_client_no_thread": ["client.shows_incoming"],
+    "broken_client_traceback": ["client.server_reset"],
+    "broken_crash_at_start": ["server.starts"],
+    "broken_crash_on_reset": ["server.survives_reset"],
+    "broken_decode_per_chunk": ["server.utf8_split"],
+    "broken_echo": ["server.no_echo"],
+    "broken_exit_on_reset": ["server.survives_reset"],
+    "broken_leave_twice": ["server.leave_quit"],
+    "broken_never_listens": ["server.starts"],
+    "broken_no_join": ["server.join_announced"],
+    "broken_no_leave_on_reset": ["server.leave_reset"],
+    "broken_no_line_limit": ["server.line_too_long"],
+    "broken_no_prefix": ["server.prefix"],
+    "broken_one_recv_one_message": ["server.framing_two_lines", "server.framing_split"],
+    "broken_replay": ["server.no_replay"],
+    "broken_serial": ["server.concurrent"],
+    "broken_thread_leak": ["server.no_leak"],
+    "broken_whisper_broadcast": ["server.whisper"],
+}
+CORRECT = ["correct_selectors", "correct_asyncio"]
+_TIMING = []
+
+
+def grade(folder, **kwargs):
+    """api.grade with the machine calibrated once for all these tests (it takes a moment)."""
+    if not _TIMING:
+        _TIMING.append(calibrate())
+    return api.grade(folder, timing=_TIMING[0], **kwargs)
+
+
+def _present(name: str) -> Path:
+    folder = SUBMISSIONS / name
+    if not (folder / "server.py").is_file():
+        pytest.skip(f"{folder} is not there yet")
+    return folder
+
+
+def _not_passed(result) -> list[str]:
+    return [f"{c.id}: {c.status.value}: {c.failure.message if c.failure else c.reason}"
+            for c in result.checks if c.status not in (Status.PASSED, Status.NOT_APPLICABLE)]
+
+
+def test_reference_passes_every_check() -> None:
+    result = grade(REFERENCE)
+    assert _not_passed(result) == []
+    assert result.score == result.max_score > 0
+    ids = {c.id for c in result.checks}
+    assert {"server.broadcast", "client.shows_incoming", "e2e.chat"} <= ids
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_independent_correct_servers_pass_every_check(name: str) -> None:
+    result = grade(_present(name))
+    assert _not_passed(result) == []
+    graded = [c for c in result.checks if c.level in (Level.CORE, Level.EXTENSION)]
+    assert graded and all(c.passed for c in graded if c.status is not Status.NOT_APPLICABLE)
+
+
+@pytest.mark.parametrize("name", sorted(CAUGHT_BY))
+def test_broken_submission_is_caught_by_its_check(name: str) -> None:
+    folder = _present(name)
+    result = grade(folder, only=CAUGHT_BY[name])
+    by_id = {c.id: c for c in result.checks}
+    for check_id in CAUGHT_BY[name]:
+        got = by_id[check_id]
+        assert got.status is Status.FAILED, f"{name}: {check_id} {got.status.value}"
+        assert got.failure is not None and got.failure.message
+        assert got.failure.kind.value != "grader_error", got.failure.actual
+        assert got.hint
+
+
+def test_crash_on_reset_verdict_is_stable() -> None:
+    """The traceback of a thread that dies on a reset is always seen: the check waits
+    for the server's threads and output instead of looking right away."""
+    folder = _present("broken_crash_on_reset")
+    for _ in range(3):
+        result = grade(folder, only="server.survives_reset")
+        got = {c.id: c for c in result.checks}["server.survives_reset"]
+        assert got.status is Status.FAILED and got.failure.kind.value == "crashed"
+
+
+def test_client_faults_are_decided_without_waiting_out_deadlines() -> None:
+    """A client that hangs after /quit fails once the protocol's second is over, and a
+    client that prints a traceback fails as soon as it is on the screen."""
+    hangs = grade(_present("broken_client_hangs_on_quit"), only="client.quit")
+    quit_ = {c.id: c for c in hangs.checks}["client.quit"]
+    assert quit_.status is Status.FAILED and quit_.failure.kind.value == "hung"
+    assert "1 s after" in quit_.failure.message
+    trace = grade(_present("broken_client_traceback"), only="client.server_reset")
+    reset = {c.id: c for c in trace.checks}["client.server_reset"]
+    assert reset.status is Status.FAILED and reset.failure.kind.value == "crashed"
+    assert "Traceback" in (reset.failure.actual or "")
+    assert reset.duration < _TIMING[0].hard
+
+
+def test_busy_loop_skips_the_leak_check() -> None:
+    """A spinning server is reported by server.no_busy_loop; server.no_leak, whose cycles
+    it would slow to a crawl, depends on it and is skipped."""
+    result = grade(_present("broken_busy_loop"), only="server.no_leak")
+    status = {c.id: c.status for c in result.checks}
+    assert status["server.no_busy_loop"] is Status.FAILED
+    assert status["server.no_leak"] is Status.SKIPPED
+
+
+def test_every_broken_submission_is_in_the_table() -> None:
+    present = {p.name for p in SUBMISSIONS.glob("broken_*") if p.is_dir()}
+    assert present <= set(CAUGHT_BY), f"add these to CAUGHT_BY: {present - set(CAUGHT_BY)}"
+
+
+@pytest.mark.parametrize("name", ["broken_crash_at_start", "broken_never_listens"])
+def test_dead_server_is_reported_fast_with_every_check(name: str) -> None:
+    folder = _present(name)
+    start = time.monotonic()
+    result = grade(folder, only="server.*")
+    assert time.monotonic() - start < 10
+    starts = result.checks[0]
+    assert starts.id == "server.starts" and starts.status is Status.FAILED
+    assert starts.failure.kind.value in ("crashed", "hung")
+    rest = result.checks[1:]
+    assert len(rest) > 20
+    assert all(c.status is Status.SKIPPED for c in rest)
+    assert all(c.reason == "skipped: the server never accepted a connection"
+               for c in rest if "server.starts" in c.id or c.id == "server.welcome")
+
+
+def test_cli_exit_code_and_gradescope_file(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    ok = subprocess.run(
+        [sys.executable, "-m", "grader", "check", str(REFERENCE), "--only", "server.prefix",
+         "--format", "gradescope", "--output", str(out)],
+        cwd=ROOT, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(out.read_text())
+    assert [t["name"].split(":")[0] for t in data["tests"]] == [
+        "server.starts", "server.welcome", "server.broadcast", "server.prefix"]
+    assert data["score"] == sum(t["max_score"] for t in data["tests"])
+    bad = subprocess.run(
+        [sys.executable, "-m", "grader", "check", str(_present("broken_no_prefix")),
+         "--only", "server.prefix"],
+        cwd=ROOT, capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert "✗ server.prefix" in bad.stdout and "Hint: Read notebooks/04_broadcast" in bad.stdout
+    assert "Transcript" in bad.stdout
+
+
+def test_notebook_check_renders_and_never_raises_on_failure(monkeypatch) -> None:
+    monkeypatch.setenv("CHATLAB_SUBMISSION", str(_present("broken_no_prefix")))
+    report = check("server.prefix")
+    assert isinstance(report, CheckReport) and not report.passed
+    assert "server.prefix" in str(report) and "server.prefix" in report._repr_html_()
+    ok = check(1, folder=REFERENCE)
+    assert ok.passed and "✓ server.starts" in repr(ok)
+
+
+def test_another_course_chat_is_graded_through_its_profile() -> None:
+    """A server in another style (``NICK`` token, ``nick:text``, echo to the sender, no
+    announcements) graded with profiles/nick_token.toml: what the profile cannot
+    express is not applicable, the rest is graded, and its blocking sendall() is caught."""
+    folder = ROOT / "tests" / "grader_fixtures" / "nick_token"
+    result = grade(folder, profile="nick_token", only=[
+        "server.broadcast", "server.prefix", "server.no_echo", "server.leave_quit",
+        "server.framing_split", "server.slow_reader", "client.sends_lines",
+        "client.shows_incoming", "client.server_closes"])
+    status = {c.id: c.status for c in result.checks}
+    assert result.profile == "nick_token"
+    for check_id in ("server.starts", "server.broadcast", "server.prefix",
+                     "server.framing_split", "client.sends_lines", "client.shows_incoming"):
+        assert status[check_id] is Status.PASSED, check_id
+    for check_id in ("server.welcome", "server.no_echo", "server.leave_quit",
+                     "client.server_closes"):
+        assert status[check_id] is Status.NOT_APPLICABLE, check_id
+    assert status["server.slow_reader"] is Status.FAILED
+
+
+def test_nothing_is_left_running(tmp_path: Path) -> None:
+    """Every server and client the grader started is gone when grade() returns, also the
+    spare servers it started ahead of time."""
+    import shutil
+
+    import psutil
+
+    folder = tmp_path / "submission"
+    shutil.copytree(REFERENCE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    grade(folder, only="server.prefix,server.no_echo,client.connects")
+    left = []
+    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
+        try:
+            if proc.info["cwd"] and proc.info["cwd"].startswith(str(folder)):
+                left.append(proc.info["cmdline"])
+        except (psutil.Error, OSError):
+            continue
+    assert left == []

@@ -1,0 +1,272 @@
+"""The course notebooks run from top to bottom, against the model answer and the skeleton.
+
+Each notebook is executed in a real Jupyter kernel (nbclient), twice:
+
+* with ``CHATLAB_SUBMISSION=reference_solution``: no cell raises, no demo says it could not
+  run, and every check cell reports all checks green;
+* against the untouched ``lab/`` skeleton (``CHATLAB_SUBMISSION`` unset): the notebook still
+  runs to the end, and the check cell of every step that has a ``TODO`` in ``lab/`` reports
+  failures.
+
+The notebooks themselves are stored without outputs or execution counts. The time each
+run takes is printed at the end of the session (and recorded as a junit property).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+COURSE = [
+    "00_tour",
+    "01_sockets",
+    "02_framing",
+    "03_threads",
+    "04_broadcast",
+    "05_client",
+    "06_robustness",
+    "07_extensions",
+]
+REFERENCE = ROOT / "reference_solution"
+LAB = ROOT / "lab"
+ENV_SUBMISSION = "CHATLAB_SUBMISSION"
+KERNEL_NAME = "python3"
+CELL_TIMEOUT = 120  # seconds for one cell; a whole notebook normally takes seconds
+
+# What the notebooks print when a demo cannot run yet ("finish TODO(step NN) first").
+NOT_YET_MARKERS = ("✋", "did not work yet")
+# What the demos of steps 04-07 print when the code they run misbehaves.
+DEMO_FAILURE_MARKERS = (
+    "✗",
+    "the chat froze",
+    "the server is stuck",
+    "every visit leaves something behind",
+    "remembers nothing yet",
+)
+# How the grader's report shows a failure: a ✗ mark, or "N failed" with N > 0.
+FAILED_MARK = "✗"
+FAILED_COUNT = re.compile(r"\b([1-9]\d*) failed\b")
+CHECK_CALL = re.compile(r"^\s*check\(", re.MULTILINE)
+ANSI_COLOR = re.compile(r"\x1b\[[0-9;]*m")
+
+DURATIONS: dict[str, float] = {}
+
+
+def notebook_id(path: Path) -> str:
+    return path.stem
+
+
+def todo_steps() -> set[int]:
+    """The steps that leave work to the student in lab/ (a ``TODO(step NN)`` marker)."""
+    steps = set()
+    for source in LAB.glob("*.py"):
+        steps |= {int(n) for n in re.findall(r"TODO\(step (\d+)\)", source.read_text("utf-8"))}
+    return steps
+
+
+def step_of(path: Path) -> int:
+    return int(path.stem.split("_", 1)[0])
+
+
+# -- running a notebook -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kernel_env(tmp_path_factory):
+    """A ``python3`` kernelspec that runs *this* interpreter, first on JUPYTER_PATH.
+
+    Without it, ``python3`` could resolve to a kernelspec of another Python installed on the
+    machine, which lacks the project's packages.
+    """
+    data_dir = tmp_path_factory.mktemp("jupyter")
+    spec_dir = data_dir / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (chatlab tests)",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        old = os.environ.get("JUPYTER_PATH")
+        mp.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(data_dir), old])))
+        mp.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning
+        yield
+
+
+def execute(path: Path, label: str):
+    """Run the notebook at ``path`` in a fresh kernel, in its folder; the executed copy."""
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name=KERNEL_NAME,
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
+    start = time.monotonic()
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as error:
+        message = ANSI_COLOR.sub("", str(error))
+        pytest.fail(f"{path.name} ({label}) stopped with an error:\n{message}", pytrace=False)
+    finally:
+        DURATIONS[f"{path.stem} ({label})"] = time.monotonic() - start
+    return nb
+
+
+def output_text(cell) -> str:
+    """Everything a code cell showed, as text (streams, results, errors)."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts.append(ANSI_COLOR.sub("", "\n".join(out.get("traceback", []))))
+        else:
+            parts.append(out.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
+
+
+def check_reports(nb) -> list[str]:
+    """The text each check cell (a cell that calls ``check(...)``) rendered."""
+    return [
+        output_text(cell)
+        for cell in nb.cells
+        if cell.cell_type == "code" and CHECK_CALL.search(cell.source)
+    ]
+
+
+def is_green(report: str) -> bool:
+    return FAILED_MARK not in report and not FAILED_COUNT.search(report)
+
+
+class DurationReport:
+    """A small plugin: prints how long each notebook run took, after all the tests."""
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not DURATIONS:
+            return
+        terminalreporter.write_sep("-", "notebook execution times")
+        for name, seconds in sorted(DURATIONS.items()):
+            terminalreporter.write_line(f"{seconds:6.1f} s  {name}")
+        total = sum(DURATIONS.values())
+        terminalreporter.write_line(f"{total:6.1f} s  total notebook execution time")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_durations(request):
+    """Register the report once; test output is captured, the terminal summary is not."""
+    manager = request.config.pluginmanager
+    if manager.get_plugin("chatlab-notebook-durations") is None:
+        manager.register(DurationReport(), "chatlab-notebook-durations")
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+
+def test_the_course_is_complete():
+    assert [p.stem for p in NOTEBOOKS] == COURSE
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [
+        index
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
+    assert not dirty, (
+        f"{path.name}: cells {dirty} were saved with outputs or execution counts; "
+        "clear them (Jupyter: Edit > Clear Outputs of All Cells) before committing"
+    )
+
+
+def test_kernel_runs_this_python(kernel_env):
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import sys; print(sys.executable)")]
+    )
+    nbclient.NotebookClient(nb, timeout=60, kernel_name=KERNEL_NAME).execute()
+    shown = output_text(nb.cells[0]).strip()
+    assert Path(shown).resolve() == Path(sys.executable).resolve()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_runs_green_against_the_reference(path, kernel_env, monkeypatch, record_property):
+    monkeypatch.setenv(ENV_SUBMISSION, str(REFERENCE))
+    nb = execute(path, "reference")
+    record_property("seconds", round(DURATIONS[f"{path.stem} (reference)"], 2))
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        text = output_text(cell)
+        markers = NOT_YET_MARKERS + (DEMO_FAILURE_MARKERS if step_of(path) >= 4 else ())
+        for marker in markers:
+            assert marker not in text, f"{path.name} cell {index}: a demo failed:\n{text}"
+        stderr = "".join(
+            out.get("text", "")
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream" and out.get("name") == "stderr"
+        )
+        assert "Traceback" not in stderr, f"{path.name} cell {index} printed:\n{stderr}"
+    reports = check_reports(nb)
+    if step_of(path) >= 4:
+        assert reports, f"{path.name} has no check cell"
+    for report in reports:
+        assert report.strip(), f"{path.name}: a check cell showed nothing"
+        assert is_green(report), f"{path.name}: the reference fails a check:\n{report}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_runs_to_the_end_against_the_skeleton(path, kernel_env, monkeypatch, record_property):
+    monkeypatch.delenv(ENV_SUBMISSION, raising=False)
+    nb = execute(path, "skeleton")
+    record_property("seconds", round(DURATIONS[f"{path.stem} (skeleton)"], 2))
+    reports = check_reports(nb)
+    if step_of(path) in todo_steps():
+        assert reports, f"{path.name} has no check cell"
+        for report in reports:
+            assert not is_green(report), (
+                f"{path.name}: against the untouched skeleton a check cell reports no "
+                f"failure:\n{report}"
+            )
+
+
+def test_grader_hints_name_existing_sections():
+    """A failed check says "read notebooks/NN_x.ipynb, section 'S'": S must be a heading there."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from grader.checks import all_checks
+    finally:
+        sys.path.remove(str(ROOT))
+    pointer = re.compile(r"notebooks/(\S+?\.ipynb), section '([^']+)'")
+    pointers = {found for spec in all_checks() for found in pointer.findall(spec.hint)}
+    if not pointers:
+        pytest.skip("the grader's hints name no notebook sections")
+    missing = []
+    for name, section in sorted(pointers):
+        nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+        headings = [
+            line.lstrip("#").strip()
+            for cell in nb.cells
+            if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()
+            if line.startswith("#")
+        ]
+        if not any(section in heading for heading in headings):
+            missing.append(f"{name}: section '{section}'")
+    assert not missing, "hints point to sections that do not exist:\n" + "\n".join(missing)
