@@ -12,7 +12,7 @@ from ..context import Context
 from ..failures import ResourceLimit
 from ..model import Level
 from ..registry import check
-from .common import expect_next, hint
+from .common import expect_next, hint, impatient
 
 SLOW_LINES = 1500  # lines of LINE_BYTES: ~6 MB, more than any socket buffer holds
 LINE_BYTES = 4000
@@ -57,11 +57,12 @@ def slow_reader(ctx: Context) -> None:
     threading.Thread(target=send_all, daemon=True).start()
     bob.quiet = True
     optional = [ctx.profile.left_line("slow")] if ctx.profile.left else []
-    for i, text in enumerate(texts):
-        expect_next(bob, ctx.chat("ana", text), optional=optional,
-                    what=f"ana's line number {i}",
-                    why="A client named slow is connected but never reads; the others must"
-                        " go on.")
+    with impatient(bob):  # a stalled chat is reported once a line is too slow
+        for i, text in enumerate(texts):
+            expect_next(bob, ctx.chat("ana", text), optional=optional,
+                        what=f"ana's line number {i}",
+                        why="A client named slow is connected but never reads; the others"
+                            " must go on.")
     bob.quiet = False
     ctx.transcript.note("bob received all the lines")
 
