@@ -103,4 +103,7 @@ def test_skeleton_client_connects_and_sends_its_nickname():
             client.kill()
             client.communicate()
     assert client.returncode != 0
-    assert "NotImplementedError: step 05: " in stderr, stderr
+    # Both unfinished threads raise at about the same time, so their tracebacks may
+    # interleave on stderr: look for the pieces, not one exact line.
+    assert "NotImplementedError" in stderr, stderr
+    assert "step 05: " in stderr, stderr

@@ -125,7 +125,8 @@ def test_output_is_kept_as_a_tail_and_counted(box: Sandbox) -> None:
     proc.wait(30.0)
     proc.stop()
     assert proc.output_bytes() > LIMITS.output_total
-    assert proc.output().endswith("x" * 1000)
+    # The program may be stopped between two lines or in the middle of one.
+    assert proc.output().rstrip("\n").endswith("x" * 1000)
 
 
 @pytest.mark.parametrize("case", ["setsid_grandchild", "thread_bomb"])
