@@ -137,11 +137,18 @@ def select(specs: list[CheckSpec], only: str | Iterable[str] | int | None) -> li
         if not hit:
             raise ValueError(f"no check matches {token!r} (try an id, a level or step:N)")
         chosen |= hit
+    chosen = with_dependencies(specs, chosen)
+    return [s for s in specs if s.id in chosen]
+
+
+def with_dependencies(specs: list[CheckSpec], chosen: set[str]) -> set[str]:
+    """``chosen`` plus every check they depend on, directly or not (they must run first)."""
     by_id = {s.id: s for s in specs}
-    stack = list(chosen)
+    closed = set(chosen)
+    stack = list(closed)
     while stack:
         for dep in by_id[stack.pop()].depends:
-            if dep not in chosen:
-                chosen.add(dep)
+            if dep not in closed:
+                closed.add(dep)
                 stack.append(dep)
-    return [s for s in specs if s.id in chosen]
+    return closed

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model import Level
-from .registry import CheckSpec, with_points
+from .registry import CheckSpec, with_dependencies, with_points
 
 DEFAULT_RUBRIC = Path(__file__).parent / "rubric.toml"
 
@@ -50,14 +50,7 @@ class Rubric:
     def apply(self, specs: list[CheckSpec]) -> list[CheckSpec]:
         """The checks this rubric grades, with its points. Dependencies of a graded
         check are kept (they must run first) even if the rubric excludes them."""
-        chosen = {s.id for s in specs if self.applies_to(s)}
-        by_id = {s.id: s for s in specs}
-        stack = list(chosen)
-        while stack:
-            for dep in by_id[stack.pop()].depends:
-                if dep not in chosen:
-                    chosen.add(dep)
-                    stack.append(dep)
+        chosen = with_dependencies(specs, {s.id for s in specs if self.applies_to(s)})
         return [with_points(s, self.points_for(s)) for s in specs if s.id in chosen]
 
 

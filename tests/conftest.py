@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import psutil
 import pytest
 from chatpeer import DEADLINE, REFERENCE, Peer, ServerProcess, load_solution
 
@@ -146,3 +147,17 @@ def join(connect: Callable[..., Peer]) -> Callable[..., list[Peer]]:
         return peers
 
     return make
+
+
+@pytest.fixture
+def no_process_left() -> Iterator[None]:
+    """Every process a test starts is gone when it ends (found by parentage, not name)."""
+    yield
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    assert alive == [], f"processes left behind: {alive}"

@@ -15,7 +15,6 @@ import itertools
 from collections.abc import Iterator
 from types import ModuleType
 
-import psutil
 import pytest
 from chatpeer import REFERENCE, Peer, ServerProcess
 from hypothesis import HealthCheck, given, settings
@@ -42,18 +41,8 @@ def cut(data: bytes, points: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(offsets) if b > a]
 
 
-@pytest.fixture(autouse=True)
-def no_process_left() -> Iterator[None]:
-    """Every process a test starts is gone when it ends (found by parentage, not name)."""
-    yield
-    alive = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE:
-                alive.append(child)
-        except psutil.NoSuchProcess:
-            pass
-    assert alive == [], f"processes left behind: {alive}"
+# Every process a test here starts must be gone when it ends (fixture in conftest.py).
+pytestmark = pytest.mark.usefixtures("no_process_left")
 
 
 @pytest.fixture

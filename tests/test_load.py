@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from grader.load import LoadRun, add_load_parser, percentile, run_load
@@ -19,18 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "reference_solution" / "server.py"
 
 
-@pytest.fixture(autouse=True)
-def no_process_left() -> Iterator[None]:
-    """Every process a test starts is gone when it ends (found by parentage, not name)."""
-    yield
-    alive = []
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE:
-                alive.append(child)
-        except psutil.NoSuchProcess:
-            pass
-    assert alive == [], f"processes left behind: {alive}"
+# Every process a test here starts must be gone when it ends (fixture in conftest.py).
+pytestmark = pytest.mark.usefixtures("no_process_left")
 
 
 def test_ten_clients_get_every_line_exactly_once() -> None:
