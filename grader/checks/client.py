@@ -140,9 +140,7 @@ def utf8(ctx: Context) -> None:
     text = "zoë: olá ação 李雷 ✓"
     raw = (text + "\n").encode()
     cut = raw.index("李".encode()) + 1
-    conn.send(raw[:cut])
-    time.sleep(0.03)  # so the client's recv() returns the first piece alone
-    conn.send(raw[cut:])
+    conn.send_pieces([raw[:cut], raw[cut:]])
     client.expect_screen(text, what=f"the line {text!r}")
     _no_traceback(client)
 

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from ..context import Context
 from ..failures import Unexpected
 from ..model import Level
-from ..peers import Peer
 from ..registry import check
 from .common import expect_next, hint, impatient
 
-# Pause between the pieces of one line: long enough that the server's recv() returns
-# the first piece alone. It only makes a broken server fail reliably; a correct server
-# passes whatever the pause, so the verdict of a correct server never depends on it.
-PIECE_GAP = 0.03
-
 FRAMING = ["framing"]
-
-
-def _send_pieces(ctx: Context, peer: Peer, pieces: list[bytes]) -> None:
-    for i, piece in enumerate(pieces):
-        if i:
-            time.sleep(PIECE_GAP)
-        peer.send(piece)
 
 
 @check("server.framing_two_lines", step=2, points=2, depends=["server.broadcast"],
@@ -49,7 +34,7 @@ def two_lines(ctx: Context) -> None:
 def split_line(ctx: Context) -> None:
     """one line sent in three pieces arrives as one chat line"""
     ana, bob = ctx.room("ana", "bob")
-    _send_pieces(ctx, ana, [b"this line ", b"comes in ", b"three pieces\n"])
+    ana.send_pieces([b"this line ", b"comes in ", b"three pieces\n"])
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", "this line comes in three pieces")
     ctx.expect_chat(bob, "ana", "this line comes in three pieces",
@@ -64,10 +49,7 @@ def byte_by_byte(ctx: Context) -> None:
     ana, bob = ctx.room("ana", "bob")
     text = "byte by byte"
     ctx.transcript.note(f"ana sends {text!r} + '\\n' one byte per send()")
-    for i, byte in enumerate((text + "\n").encode()):
-        if i:
-            time.sleep(PIECE_GAP / 6)
-        ana.send(bytes([byte]), log=False)
+    ana.send_pieces([bytes([byte]) for byte in (text + "\n").encode()], log=False)
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", text)
     ctx.expect_chat(bob, "ana", text, why="ana sent it one byte at a time.")
@@ -83,7 +65,7 @@ def utf8_split(ctx: Context) -> None:
     text = "olá ação 李雷 ✓"
     raw = (text + "\n").encode()
     cut = raw.index("ç".encode()) + 1  # in the middle of the two bytes of 'ç'
-    _send_pieces(ctx, ana, [raw[:cut], raw[cut:]])
+    ana.send_pieces([raw[:cut], raw[cut:]])
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", text)
     with impatient(bob):
