@@ -220,11 +220,13 @@ class SandboxedProcess:
         """SIGKILL every member until none is left; return the survivors (normally [])."""
         self._done.set()
         deadline = time.monotonic() + timeout
+        cleared = False  # the last look found no member running
         while time.monotonic() < deadline:
             members = self.members()
             self._reap(members)
             running = [proc for proc in members if _running(proc)]
             if not running:
+                cleared = True
                 break
             # Freeze first so nobody forks between our scan and our kill.
             if STOP is not None:
@@ -234,7 +236,9 @@ class SandboxedProcess:
         if self.popen is not None and self.popen.poll() is None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-        left = self.survivors()
+        # After a look that found nobody running, a second look would find nobody too:
+        # every member seen was killed, and the dead do not fork.
+        left = [] if cleared else self.survivors()
         if not left:
             self._remove_cgroup()
         return left
