@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -72,13 +71,13 @@ def grade(
     specs = the_rubric.apply(known)
     if only is not None:
         specs = select(specs, only)
-    the_timing = timing or calibrate(sys.executable)
     submission = Submission(
         folder=folder.resolve(),
         server_cmd=server_cmd,
         client_cmd=client_cmd,
         reference=REFERENCE if REFERENCE.is_dir() else None,
     )
+    the_timing = timing or calibrate(submission.python)
     checks = run_checks(specs, submission, the_profile, the_timing, progress=progress)
     return SubmissionResult(
         submission=folder.name or str(folder),

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 
 import psutil
 
-TYPICAL_SPAWN = 0.06  # seconds to start `python -c "import socket, threading"` when idle
+TYPICAL_SPAWN = 0.035  # seconds to start `python -c "import socket, threading"` when idle
+# (the package-free interpreter of grader.runtime, which runs the submission)
 TYPICAL_ROUND_TRIP = 0.0003  # seconds for one small loopback round trip when idle
 MAX_SCALE = 4.0  # so a hung program is still reported within HARD * 4 s
 SOFT = 1.5  # seconds: an answer should come within this (times the scale)

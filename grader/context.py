@@ -8,12 +8,16 @@ A check is a plain function of a :class:`Context`::
         ctx.say(ana, "hello")
         ctx.expect_chat(bob, "ana", "hello")
 
-Each check gets its own context, so its own server(s): checks never see each other's
-clients. Everything started through the context is stopped when the check ends.
+Each check gets its own context and its own clients: checks never see each other's
+clients. A check may get a server an earlier check passed on (see :mod:`grader.servers`);
+one that must not (it measures the server's threads, CPU or whole output) is declared
+with ``own_server=True``. Everything started through the context is stopped when the
+check ends, except a server handed back to the pool.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import threading
 import time
@@ -52,6 +56,7 @@ class Context:
         *,
         pool: ServerPool | None = None,
         reaper: Reaper | None = None,
+        share: bool = False,
     ) -> None:
         self.submission = submission
         self.profile = profile
@@ -59,6 +64,7 @@ class Context:
         self.transcript = Transcript()
         self._pool = pool
         self._reaper = reaper
+        self._share = share  # may take a server that served earlier checks
         self._servers: list[Server] = []
         self._peers: list[Peer] = []
         self._clients: list[ClientSession] = []
@@ -81,14 +87,21 @@ class Context:
     def server(self) -> Server:
         """This check's server, started on first use."""
         if self._server is None:
-            pooled = self._pool.get() if self._pool is not None else None
+            pooled = self._pool.get(self._share) if self._pool is not None else None
             if pooled is not None:
-                self.transcript.add("grader", "started", shlex.join(pooled.program.argv))
+                pooled.taken()
+                command = shlex.join(pooled.program.argv)
+                if pooled.checks_served:
+                    self.transcript.add("grader", "reused", f"{command} (running since an"
+                                        " earlier check, which left no client behind)")
+                else:
+                    self.transcript.add("grader", "started", command)
                 self._own(pooled.program)
                 self._servers.append(pooled)
                 self._server = pooled
             else:
                 self._server = self.start_server()
+                self._server.taken()
         return self._server
 
     def start_server(
@@ -235,9 +248,30 @@ class Context:
         peers: list[Peer] = []
         for nick in nicks:
             peer = self.register(nick, server=server)
+            if not peers:
+                self._await_registered(peer, server or self.server)
             self.await_joined(peer, peers)
             peers.append(peer)
         return peers
+
+    def _await_registered(self, peer: Peer, server: Server) -> None:
+        """Barrier for the first client of a room: the server has taken its nickname.
+
+        Later clients are covered by :meth:`await_joined`, but the first has nobody to
+        see it. A welcome line says it (:meth:`register` waits for it); otherwise its own
+        echoed line does, or the server's ``[join]`` log line. Without any of these, a
+        line sent by the next client may reach the server before this nickname does."""
+        if self.profile.welcome:
+            return
+        if self.profile.echo:
+            self.say(peer, f"{peer.name} is here")
+        elif self.profile.log_join and "{port}" in self.profile.log_join:
+            pattern = re.escape(self.profile.log_join)
+            for key, value in (("nick", peer.name), ("ip", r"\S+"),
+                               ("port", str(peer.local_port))):
+                pattern = pattern.replace(re.escape("{" + key + "}"),
+                                          value if key == "ip" else re.escape(value))
+            server.program.wait_line(pattern, time.monotonic() + self.timing.hard)
 
     def say(self, peer: Peer, text: str) -> None:
         """Send a chat line; under an echo profile, also take the sender's copy."""
@@ -288,6 +322,23 @@ class Context:
         return session
 
     # -- the end -------------------------------------------------------------------
+
+    @property
+    def shared_server(self) -> bool:
+        """Whether this check ran on a server that served earlier checks."""
+        return self._server is not None and self._server.checks_served > 0
+
+    def keep_server(self) -> Server | None:
+        """Take this check's pooled server out of :meth:`cleanup`'s hands, to give it
+        back to the pool; None if there is none to give (not pooled, or exited)."""
+        server = self._server
+        if self._pool is None or server is None or server.program.poll() is not None:
+            return None
+        with self._lock:
+            if server.program not in self._programs:
+                return None
+            self._programs.remove(server.program)
+        return server
 
     def crashed_server(self, grace: float = 0.0) -> Server | None:
         """A server of this check that has exited, if any. With ``grace``, give a dying

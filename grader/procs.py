@@ -196,6 +196,11 @@ class Program:
         with self._cond:
             return self._tail
 
+    def lines(self, since: int = 0) -> list[str]:
+        """The lines printed from number ``since`` on (those still kept)."""
+        with self._cond:
+            return self._lines[max(0, since - self._dropped_lines):]
+
     def line_count(self) -> int:
         """Lines printed so far; pass it to :meth:`wait_line` to look only at later ones."""
         with self._cond:

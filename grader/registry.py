@@ -41,6 +41,7 @@ class CheckSpec:
     needs: tuple[str, ...] = ()  # profile features, see grader.profile.Profile.supports
     alone: bool = False  # measures time or resources: run while no other check runs
     cost: float = 1.0  # rough duration; among ready checks the costly ones start first
+    own_server: bool = False  # measures the server itself: no server shared with others
 
 
 def check(
@@ -54,6 +55,7 @@ def check(
     needs: Iterable[str] = (),
     alone: bool = False,
     cost: float = 1.0,
+    own_server: bool = False,
 ) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
     """Mark ``func`` as a check; its docstring's first line becomes the title."""
 
@@ -73,6 +75,7 @@ def check(
             needs=tuple(needs),
             alone=alone,
             cost=cost,
+            own_server=own_server,
         )
         setattr(func, _ATTR, spec)
         return func

@@ -1,7 +1,10 @@
 """Running checks: dependency order, skips with reasons, timing, and never a silent error.
 
 Checks run in worker threads, each as soon as the checks it depends on have finished;
-a check whose dependency did not pass is skipped with the reason. A check marked
+a check whose dependency did not pass is skipped with the reason. A check may run on a
+server that earlier checks passed on (:mod:`grader.servers`); if it fails there, it is
+run again on a fresh server and that verdict is the one reported, so sharing servers
+saves process starts and never changes a grade. A check marked
 ``alone`` (it measures CPU time or resources) runs while nothing else runs. Every wait
 inside a check has its own deadline; on top of that the runner gives each check a budget
 and, past it, tears the check's processes and sockets down, which unblocks it.
@@ -53,6 +56,22 @@ def run_one(
     live: set[Context] | None = None,
 ) -> CheckResult:
     """Run one check in the calling thread and return its result (never raises)."""
+    result, shared = _attempt(spec, submission, profile, timing, pool, reaper, live, share=True)
+    if shared and result.status is Status.FAILED and pool is not None:
+        # What failed on a shared server may be a trace of an earlier check: only a
+        # fresh server's verdict counts, and the checks still to come get fresh ones.
+        pool.stop_sharing()
+        result, _ = _attempt(spec, submission, profile, timing, pool, reaper, live,
+                             share=False)
+    return result
+
+
+def _attempt(
+    spec: CheckSpec, submission: Submission, profile: Profile, timing: Timing,
+    pool: ServerPool | None, reaper: Reaper | None, live: set[Context] | None, *,
+    share: bool,
+) -> tuple[CheckResult, bool]:
+    """One run of ``spec``: its result, and whether it ran on a shared server."""
     result = CheckResult(
         id=spec.id, title=spec.title, level=spec.level, step=spec.step,
         status=Status.PASSED, max_points=spec.points, hint=spec.hint,
@@ -61,8 +80,9 @@ def run_one(
         why = profile.missing(feature)
         if why:
             result.status, result.reason, result.points = Status.NOT_APPLICABLE, why, 0.0
-            return result
-    ctx = Context(submission, profile, timing, pool=pool, reaper=reaper)
+            return result, False
+    ctx = Context(submission, profile, timing, pool=pool, reaper=reaper,
+                  share=share and not spec.own_server)
     if live is not None:
         live.add(ctx)  # so an interrupted run can still stop what this check started
     start = time.monotonic()
@@ -79,16 +99,21 @@ def run_one(
                                   f" {timing.of(BUDGET):.0f} s and was stopped: the program"
                                   " was too slow or stopped responding.")
     result.duration = round(time.monotonic() - start, 3)
+    kept = None
     try:
         if result.status is Status.FAILED:
             result.program_output = ctx.program_output()
+        elif result.status is Status.PASSED and not spec.own_server:
+            kept = ctx.keep_server()
     finally:
-        ctx.cleanup()
+        ctx.cleanup()  # closes this check's clients: the room empties
         if live is not None:
             live.discard(ctx)
+    if kept is not None and pool is not None:
+        pool.give_back(kept)
     result.transcript = ctx.transcript.entries()
     result.points = spec.points if result.status is Status.PASSED else 0.0
-    return result
+    return result, ctx.shared_server
 
 
 def _call(spec: CheckSpec, ctx: Context, result: CheckResult) -> None:

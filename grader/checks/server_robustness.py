@@ -7,6 +7,7 @@ import time
 
 import psutil
 
+from .. import cpudemand
 from ..calibrate import Spinner
 from ..context import Context
 from ..failures import ResourceLimit
@@ -17,12 +18,15 @@ from .common import expect_next, hint, impatient
 SLOW_LINES = 1500  # lines of LINE_BYTES: ~6 MB, more than any socket buffer holds
 LINE_BYTES = 4000
 CYCLES = 100  # connect / register / leave cycles for the leak check
-# CPU time is measured over an interval of idleness, beside a reference spinner (a
-# process that only loops, see grader.calibrate.Spinner): a busy loop in the server gets
-# about as much CPU as the spinner (one or more times it), an idle server ~0. Comparing
-# with the spinner instead of the wall time keeps the verdict right on a loaded machine,
+# A busy loop is measured over an interval of idleness. On Linux: the time the server's
+# threads spent running *or waiting to run* (grader.cpudemand), which for a spinning
+# thread is the whole interval however loaded the machine, and ~0 for an idle server.
+# Elsewhere: its CPU time beside a reference spinner (a process that only loops, see
+# grader.calibrate.Spinner): a busy loop gets about as much CPU as the spinner (one or
+# more times it), an idle server ~0. Either way the verdict holds on a loaded machine,
 # where a spinning thread may get a small fraction of a core.
-BUSY_SHARE = 0.25  # server CPU over spinner CPU above which the server is busy
+DEMAND_INTERVAL = 0.25  # seconds of idleness watched through the scheduler's figures
+BUSY_SHARE = 0.25  # share of the interval (or of the spinner's CPU) that is busy
 REF_CPU = 0.25  # CPU seconds the spinner must have got before an "idle" verdict
 CLEARLY_BUSY = 0.3  # CPU seconds in the interval that are busy whatever the machine does
 MIN_EVIDENCE = 0.03  # CPU seconds the server must use at least to be called busy
@@ -72,7 +76,7 @@ def _usage(process: psutil.Process) -> tuple[int, int]:
 
 
 @check("server.no_leak", step=6, points=2, depends=["server.broadcast", "server.no_busy_loop"],
-       level=Level.ROBUSTNESS, needs=["quit"], cost=3,
+       level=Level.ROBUSTNESS, needs=["quit"], cost=3, own_server=True,
        hint=hint(6, "Cleaning up", "§4", "When a client leaves, close its socket and let its"
                  " thread(s) return; remove it from the list under the lock."))
 def no_leak(ctx: Context) -> None:
@@ -125,7 +129,7 @@ def no_leak(ctx: Context) -> None:
 
 
 @check("server.no_busy_loop", step=6, points=2, depends=["server.broadcast"],
-       level=Level.ROBUSTNESS, cost=4,
+       level=Level.ROBUSTNESS, cost=4, own_server=True,
        hint=hint(6, "When recv() returns b''", "§4", "b'' means the client is gone: leave"
                  " the loop. Looping on it burns a whole CPU core."))
 def no_busy_loop(ctx: Context) -> None:
@@ -140,6 +144,19 @@ def no_busy_loop(ctx: Context) -> None:
         cid.send_line(ctx.profile.quit)
         cid.drain_closed(time.monotonic() + ctx.timing.hard)
     cid.close()
+    measured = _idle_demand(ctx, process.pid)
+    if measured is not None:
+        wanted, elapsed = measured
+        ctx.transcript.note(f"over {elapsed:.2f} s of idleness the server's threads were"
+                            f" running or ready to run for {wanted:.3f} s")
+        if wanted > max(MIN_EVIDENCE, BUSY_SHARE * elapsed):
+            raise ResourceLimit(
+                f"With no client connected, the server's threads kept running (or waiting"
+                f" for a CPU to run on) for {wanted:.2f} s of {elapsed:.2f} s: some thread"
+                " loops without waiting (a busy loop).",
+                expected=f"under {max(MIN_EVIDENCE, BUSY_SHARE * elapsed):.2f} s",
+                actual=f"{wanted:.2f} s")
+        return
     spent, ref, elapsed = _idle_cpu(ctx, process)
     ctx.transcript.note(f"server CPU time over {elapsed:.2f} s of idleness: {spent:.3f} s"
                         f" (a reference busy loop got {ref:.3f} s meanwhile)")
@@ -166,6 +183,20 @@ def _cpu(process: psutil.Process) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def _idle_demand(ctx: Context, pid: int) -> tuple[float, float] | None:
+    """(seconds the server's threads ran or waited to run, seconds watched) over
+    DEMAND_INTERVAL; None where the system does not report it."""
+    pids = cpudemand.family(pid)
+    before = cpudemand.snapshot(pids)
+    if before is None:
+        return None
+    start = time.monotonic()
+    # The one inherent wait: what the threads want is measured over an interval.
+    ctx.server.program.wait_exit(DEMAND_INTERVAL)
+    after = cpudemand.snapshot(pids) or {}
+    return cpudemand.demand(before, after), time.monotonic() - start
 
 
 def _idle_cpu(ctx: Context, process: psutil.Process) -> tuple[float, float, float]:

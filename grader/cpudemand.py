@@ -1,0 +1,57 @@
+"""How much CPU a program's threads *wanted* over an interval, however busy the machine.
+
+A busy loop is a thread that is always either running or waiting for a CPU. Its CPU
+time alone depends on the machine's load (on a starved machine a spinning thread may get
+a small share of a core), but its CPU time *plus its time waiting in the run queue* is
+the whole interval, loaded or not; an idle server's threads, blocked in ``accept()`` or
+``recv()``, have neither. Linux reports both figures per thread in
+``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds on a CPU, nanoseconds waiting for
+one).
+
+Only threads alive at both ends of the interval count: a thread that ends meanwhile was
+finishing its work (a departed client's), not looping. Where the figures are missing,
+:func:`snapshot` returns None and the caller measures another way.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+
+Snapshot = dict[tuple[int, int], int]  # (pid, tid) -> ns on a CPU or waiting for one
+
+
+def snapshot(pids: list[int]) -> Snapshot | None:
+    """The run-or-wait time of every thread of ``pids`` now; None if the system does
+    not report it."""
+    taken: Snapshot = {}
+    reported = False
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as stats:
+                    on_cpu, waiting, _ = stats.read().split()
+            except (OSError, ValueError):
+                continue
+            taken[(pid, int(tid))] = int(on_cpu) + int(waiting)
+            reported = True
+    return taken if reported else None
+
+
+def demand(before: Snapshot, after: Snapshot) -> float:
+    """Seconds the threads alive in both snapshots spent running or ready to run."""
+    return sum(after[key] - before[key] for key in before.keys() & after.keys()) / 1e9
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants now (empty if it is gone)."""
+    try:
+        process = psutil.Process(pid)
+        return [pid, *(child.pid for child in process.children(recursive=True))]
+    except psutil.Error:
+        return []
