@@ -74,6 +74,8 @@ def _make(base: str) -> str:
     python = _interpreter(target)
     if python.exists():
         return str(python)
+    if target.exists():  # made from an interpreter that is gone: make it again
+        shutil.rmtree(target, ignore_errors=True)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".making-", dir=target.parent))

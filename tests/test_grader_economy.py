@@ -172,6 +172,22 @@ def test_submissions_run_on_the_standard_library_alone(tmp_path, monkeypatch) ->
     assert runtime.clean_python() == python  # made once, found again
 
 
+@pytest.mark.skipif(os.name == "nt", reason="the environment's interpreter is a copy there")
+def test_a_stale_environment_is_made_again(tmp_path, monkeypatch) -> None:
+    """One whose interpreter link points nowhere (its base Python was removed)."""
+    monkeypatch.setenv("CHATLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtime, "_cached", {})
+    python = Path(runtime.clean_python())
+    python.unlink()
+    python.symlink_to(tmp_path / "no-such-python")
+    monkeypatch.setattr(runtime, "_cached", {})
+    again = runtime.clean_python()
+    assert again == str(python)
+    done = subprocess.run([again, "-c", "print(40 + 2)"], capture_output=True, text=True,
+                          timeout=DEADLINE, check=True)
+    assert done.stdout.strip() == "42"
+
+
 def test_without_a_writable_cache_the_graders_interpreter_is_used(tmp_path, monkeypatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
