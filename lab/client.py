@@ -67,7 +67,10 @@ class ChatClient:
     def receive_forever(self) -> None:
         """Print every line from the server; end the program when the server goes away."""
         # TODO(step 05): print each server line as it arrives; exit 1 when it closes. See notebooks/05_client.ipynb.
-        raise NotImplementedError('step 05: print each server line as it arrives; exit 1 when it closes (see notebooks/05_client.ipynb)')
+        # Says so instead of raising: a second traceback, from this thread, would
+        # mix with the one from type_forever() on the screen.
+        show("*** (step 05: lines from the server are not shown yet;"
+             " see notebooks/05_client.ipynb)")
 
     def close(self) -> None:
         try:
