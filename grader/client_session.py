@@ -30,6 +30,7 @@ from .sandbox import Launch, Limits, limit_from_output
 from .transcript import Transcript
 
 SCREEN_CAP = 64 * 1024
+FLOOD_LINES = 1000  # lines printed while it should be exiting: a loop, not a goodbye
 TRACEBACK = "Traceback (most recent call last)"
 
 
@@ -64,6 +65,7 @@ class ClientSession:
             raise
         self.guard = box.adopt(self.child.pid, launch)
         self.screen = ""  # everything the client printed, "\r\n" turned into "\n"
+        self.printed_lines = 0  # lines printed so far, kept on the screen or not
         self.exitstatus: int | None = None
         self.transcript.add(name, "started", " ".join(argv))
 
@@ -91,6 +93,7 @@ class ClientSession:
         except pexpect.TIMEOUT:
             return False
         text = data.replace("\r\n", "\n")
+        self.printed_lines += text.count("\n")
         self.screen = (self.screen + text)[-SCREEN_CAP:]
         for line in text.splitlines():
             if line.strip():
@@ -106,14 +109,16 @@ class ClientSession:
         desc = what or repr(text)
         start = time.monotonic()
         deadline = start + self.timing.hard
+        lines_before = self.printed_lines
         while text not in self.screen[since:]:
+            # Past the deadline whether the client is silent or printing something else.
+            if time.monotonic() >= deadline:
+                raise self._hung(
+                    f"The client did not show {desc} within {self.timing.hard:.1f} s.",
+                    expected=desc, actual=self._last_lines(), lines_before=lines_before,
+                )
             try:
-                if not self._pump(deadline - time.monotonic()) and time.monotonic() >= deadline:
-                    raise Hung(
-                        f"The client did not show {desc} within {self.timing.hard:.1f} s.",
-                        expected=desc,
-                        actual=self._last_lines(),
-                    )
+                self._pump(deadline - time.monotonic())
             except pexpect.EOF:
                 raise Missing(
                     desc,
@@ -125,6 +130,20 @@ class ClientSession:
             raise TooSlow(
                 f"The client showed {desc} only after {elapsed:.1f} s.", expected=desc
             )
+
+    def _hung(self, message: str, *, expected: str, actual: str, lines_before: int) -> Hung:
+        """The failure for a client that did not do what was awaited; if it kept printing
+        meanwhile, that is the story (a receive loop that goes on after b'')."""
+        printed = self.printed_lines - lines_before
+        if printed < FLOOD_LINES:
+            return Hung(message, expected=expected, actual=actual)
+        tail = "\n".join(line if line.strip() else "(an empty line)"
+                         for line in self.screen.splitlines()[-5:])
+        return Hung(
+            f"{message} It kept printing instead ({printed} lines meanwhile): a receive"
+            " loop that goes on after recv() returned b'' (the server closed) prints empty"
+            " lines forever. b'' means the connection is over: leave the loop.",
+            expected=expected, actual=f"{printed} lines printed; the last ones:\n{tail}")
 
     def _last_lines(self, n: int = 6) -> str:
         lines = [ln for ln in self.screen.splitlines() if ln.strip()]
@@ -156,6 +175,7 @@ class ClientSession:
         start = time.monotonic()
         soft = self.timing.of(within)
         deadline = start + max(self.timing.hard, soft * 2)
+        lines_before = self.printed_lines
         while True:
             try:
                 self._pump(max(0.0, min(0.05, deadline - time.monotonic())))
@@ -168,10 +188,10 @@ class ClientSession:
                         expected=f"the client exits within {within:g} s, no traceback",
                         actual=self.screen[self.screen.find(TRACEBACK):][-800:],
                     )
-                raise Hung(
+                raise self._hung(
                     f"The client was still running {deadline - start:.1f} s later.",
                     expected=f"the client exits within {within:g} s",
-                    actual="still running",
+                    actual="still running", lines_before=lines_before,
                 )
         self.child.wait()
         self.exitstatus = self.child.exitstatus

@@ -201,6 +201,43 @@ def test_another_course_chat_is_graded_through_its_profile() -> None:
     assert status["server.slow_reader"] is Status.FAILED
 
 
+FLOODING_CLIENT = """\
+import argparse, socket, threading
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--host", default="127.0.0.1")
+parser.add_argument("--port", type=int)
+parser.add_argument("--nick")
+args = parser.parse_args()
+sock = socket.create_connection((args.host, args.port))
+sock.sendall((args.nick + "\\n").encode())
+
+def receive():
+    while True:  # the classic mistake: b"" is not taken as the end
+        print(sock.recv(1024).decode().rstrip("\\n"), flush=True)
+
+threading.Thread(target=receive, daemon=True).start()
+while True:
+    sock.sendall((input() + "\\n").encode())
+"""
+
+
+def test_a_client_printing_without_end_is_told_why(tmp_path: Path) -> None:
+    """A client whose receive loop goes on after the server closed prints empty lines
+    forever: the failure says so, instead of only "still running"."""
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "client.py").write_text(FLOODING_CLIENT)
+    (folder / "server.py").write_text((REFERENCE / "server.py").read_text())
+    result = grade(folder, only="client.server_closes")
+    by_id = {c.id: c for c in result.checks}
+    assert by_id["client.shows_incoming"].status is Status.PASSED, by_id["client.shows_incoming"]
+    closes = by_id["client.server_closes"]
+    assert closes.status is Status.FAILED
+    assert "kept printing" in closes.failure.message, closes.failure
+    assert "(an empty line)" in closes.failure.actual
+
+
 def test_nothing_is_left_running(tmp_path: Path) -> None:
     """Every server and client the grader started is gone when grade() returns, also the
     spare servers it started ahead of time."""
