@@ -46,8 +46,28 @@ OUTPUT_CAP = 64 * 1024  # characters of output kept for display (the tail)
 LINES_CAP = 20000  # lines kept for pattern waits
 GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 # Ports below the kernel's ephemeral range, so no outgoing connection can hold the
-# port we picked between our check and the server's bind().
-PORT_RANGE = (20000, 32000)
+# port we picked between our check and the server's bind(). CHATLAB_PORT_RANGE
+# ("21000-24999") gives a grader its own range, e.g. two batches run at once.
+DEFAULT_PORT_RANGE = (20000, 32000)
+
+
+def port_range(setting: str | None) -> tuple[int, int]:
+    """The range a ``CHATLAB_PORT_RANGE`` value ("LOW-HIGH") names; the default if unset.
+    Raises ValueError, naming the setting, if it is malformed."""
+    if not setting:
+        return DEFAULT_PORT_RANGE
+    try:
+        low, high = (int(part) for part in setting.split("-"))
+    except ValueError:
+        raise ValueError(f"CHATLAB_PORT_RANGE={setting!r}: expected LOW-HIGH,"
+                         " like 21000-24999") from None
+    if not 1024 <= low < high <= 65535:
+        raise ValueError(f"CHATLAB_PORT_RANGE={setting!r}: expected 1024 <= LOW < HIGH"
+                         " <= 65535")
+    return low, high
+
+
+PORT_RANGE = port_range(os.environ.get("CHATLAB_PORT_RANGE"))
 
 _port_lock = threading.Lock()
 _boxes: dict[Limits, Sandbox] = {}

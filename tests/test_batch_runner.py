@@ -264,3 +264,20 @@ def test_workers_draw_ports_from_disjoint_ranges(
         assert full[0] <= low < high <= full[1] and high - low + 1 == (full[1] - full[0] + 1) // 3
     ordered = sorted(ranges)
     assert all(a[1] < b[0] for a, b in zip(ordered, ordered[1:], strict=False))
+
+
+@pytest.mark.parametrize(("setting", "expected"), [
+    (None, (20000, 32000)), ("", (20000, 32000)), ("21000-24999", (21000, 24999)),
+])
+def test_port_range_setting(setting, expected) -> None:
+    from grader import procs
+
+    assert procs.port_range(setting) == expected
+
+
+@pytest.mark.parametrize("setting", ["21000", "a-b", "30000-20000", "80-9000", "1-2-3"])
+def test_a_malformed_port_range_names_the_setting(setting) -> None:
+    from grader import procs
+
+    with pytest.raises(ValueError, match="CHATLAB_PORT_RANGE"):
+        procs.port_range(setting)

@@ -153,7 +153,8 @@ def claim_ports(slot: int, count: int) -> tuple[int, int]:
 
     The grader picks a random free port and the server binds it a moment later; two
     workers drawing from one range could pick the same port in that moment. Disjoint
-    shares rule that out within a batch.
+    shares rule that out within a batch; give batches run at the same time ranges of
+    their own with ``CHATLAB_PORT_RANGE``.
     """
     from .. import procs
 
