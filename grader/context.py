@@ -17,7 +17,6 @@ check ends, except a server handed back to the pool.
 
 from __future__ import annotations
 
-import re
 import shlex
 import threading
 import time
@@ -30,7 +29,7 @@ from .failures import Crashed, Hung, ResourceLimit
 from .fake_server import FakeServer
 from .peers import Peer
 from .procs import Program, Reaper, describe_limit
-from .profile import Profile
+from .profile import Profile, log_pattern
 from .servers import (
     HOST,
     Server,
@@ -266,11 +265,7 @@ class Context:
         if self.profile.echo:
             self.say(peer, f"{peer.name} is here")
         elif self.profile.log_join and "{port}" in self.profile.log_join:
-            pattern = re.escape(self.profile.log_join)
-            for key, value in (("nick", peer.name), ("ip", r"\S+"),
-                               ("port", str(peer.local_port))):
-                pattern = pattern.replace(re.escape("{" + key + "}"),
-                                          value if key == "ip" else re.escape(value))
+            pattern = log_pattern(self.profile.log_join, nick=peer.name, port=peer.local_port)
             server.program.wait_line(pattern, time.monotonic() + self.timing.hard)
 
     def say(self, peer: Peer, text: str) -> None:

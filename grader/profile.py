@@ -10,6 +10,7 @@ never failed. See ``profiles/README.md`` for the fields.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -137,6 +138,19 @@ class Profile:
 
     def register_line(self, nick: str) -> str:
         return self.register.format(nick=nick)
+
+
+def log_pattern(template: str, *, nick: str | None = None, ip: str | None = None,
+                port: int | None = None) -> str:
+    """A regex for a server log line like ``[join] {nick} {ip}:{port}``: each field
+    given must be exactly that, the others any word; a port not given is captured
+    (group 1), which tells the connections apart."""
+    pattern = re.escape(template)
+    for key, value, anything in (("nick", nick, r"\S+"), ("ip", ip, r"\S+"),
+                                 ("port", port, r"(\d+)")):
+        exact = None if value is None else re.escape(str(value))
+        pattern = pattern.replace(re.escape("{" + key + "}"), exact or anything)
+    return pattern
 
 
 def load_profile(path: str | Path | None = None) -> Profile:

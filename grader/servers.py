@@ -22,7 +22,7 @@ import psutil
 
 from .calibrate import Timing
 from .procs import Program, Reaper, free_port, wait_listening
-from .profile import Profile
+from .profile import Profile, log_pattern
 from .runtime import clean_python
 
 HOST = "127.0.0.1"
@@ -99,14 +99,11 @@ def await_threads_back(server: Server, deadline: float) -> bool:
 
 
 def _log_regex(template: str) -> re.Pattern[str] | None:
-    """A regex for a log line template like ``[join] {nick} {ip}:{port}``, capturing the
-    port (which tells the connections apart); None without a template."""
+    """A regex for a log line template, capturing the port (which tells the connections
+    apart); None without a template that names the port."""
     if not template or "{port}" not in template:
         return None
-    pattern = re.escape(template)
-    for key, value in (("nick", r"\S+"), ("ip", r"\S+"), ("port", r"(\d+)")):
-        pattern = pattern.replace(re.escape("{" + key + "}"), value)
-    return re.compile(pattern)
+    return re.compile(log_pattern(template))
 
 
 def await_empty_room(server: Server, profile: Profile, deadline: float) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +12,8 @@ from ..client_session import ClientSession
 from ..context import Context
 from ..failures import Mismatch, Unexpected
 from ..peers import Peer
+from ..profile import log_pattern
+from ..servers import HOST
 
 NOTEBOOKS = {
     0: "00_tour", 1: "01_sockets", 2: "02_framing", 3: "03_threads", 4: "04_broadcast",
@@ -93,14 +94,6 @@ def quit_peer(ctx: Context, peer: Peer) -> None:
     peer.close()
 
 
-def log_pattern(template: str, nick: str, port: int) -> str:
-    """A regex for a log line like ``[join] {nick} {ip}:{port}`` with IP as 127.0.0.1."""
-    pattern = re.escape(template)
-    for key, value in (("nick", nick), ("ip", "127.0.0.1"), ("port", str(port))):
-        pattern = pattern.replace(re.escape("{" + key + "}"), re.escape(value))
-    return pattern
-
-
 def thread_ids(pid: int) -> set[int]:
     """The ids of every thread of process ``pid`` and of its children (empty if gone)."""
     try:
@@ -144,6 +137,6 @@ def output_barrier(ctx: Context, nick: str) -> Peer | None:
     program = ctx.server.program
     since = program.line_count()
     peer = ctx.register(nick)
-    pattern = log_pattern(ctx.profile.log_join, nick, peer.local_port)
+    pattern = log_pattern(ctx.profile.log_join, nick=nick, ip=HOST, port=peer.local_port)
     program.wait_line(pattern, time.monotonic() + ctx.timing.hard, since=since)
     return peer

@@ -8,13 +8,14 @@ from ..context import Context
 from ..failures import Crashed, Missing, Unexpected
 from ..model import Level
 from ..peers import Peer
+from ..profile import log_pattern
 from ..registry import check
+from ..servers import HOST
 from .common import (
     await_threads_gone,
     expect_next,
     hint,
     impatient,
-    log_pattern,
     output_barrier,
     quit_peer,
     thread_ids,
@@ -209,7 +210,7 @@ def survives_reset(ctx: Context) -> None:
     ana.reset()
     settled = await_threads_gone(ctx, ana_threads, time.monotonic() + ctx.timing.hard)
     if not ana_threads and ctx.profile.log_leave:  # no thread per client: the log says
-        program.wait_line(log_pattern(ctx.profile.log_leave, "ana", port),
+        program.wait_line(log_pattern(ctx.profile.log_leave, nick="ana", ip=HOST, port=port),
                           time.monotonic() + ctx.timing.soft, since=since)
     # 2. dan's connection is reset and bob talks at once: one line at a time, each
     #    received before the next is sent; the first makes the server write to dan's
@@ -247,7 +248,7 @@ def log_lines(ctx: Context) -> None:
             ana.close()
         wanted = template.format(nick="ana", ip="127.0.0.1", port=port)
         # Within the soft deadline, the time any answer is given (calibrate.Timing).
-        if not program.wait_line(log_pattern(template, "ana", port),
+        if not program.wait_line(log_pattern(template, nick="ana", ip=HOST, port=port),
                                  time.monotonic() + ctx.timing.soft):
             lines = [ln for ln in program.output().splitlines() if label in ln]
             raise Missing(
