@@ -219,13 +219,12 @@ class ServerPool:
                     server = self._ready.pop(0)
                     self._fill()
                     return server
-                waiting = self._starting or (shared and self._settling)
-                if self._broken or self._closed or not waiting:
-                    if not self._broken and not self._closed:
-                        self._fill()
-                        if self._starting:
-                            continue
+                if self._broken or self._closed:
                     return None
+                if not (self._starting or (shared and self._settling)):
+                    self._fill()  # nothing on its way: start one, or give up
+                    if not self._starting:
+                        return None
                 self._lock.wait(0.5)
 
     def stop_sharing(self) -> None:
