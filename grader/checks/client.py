@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 import pexpect
 
@@ -170,30 +171,31 @@ def _ends_connection(conn: Peer, ctx: Context, why: str) -> None:
        hint=hint(5, "Quitting", "§8", "After sending /quit, close the socket and exit(0)."))
 def quit_(ctx: Context) -> None:
     """`/quit` closes the connection and the client exits with status 0 within a second"""
-    client, conn = connect_client(ctx)
-    _in_input_loop(client, conn)
-    client.type_line(ctx.profile.quit)
-    await_exit(client, 1.0, f"typing {ctx.profile.quit!r}")
-    _no_traceback(client)
-    if client.exitstatus != 0:
-        raise Mismatch("exit status 0", f"exit status {client.exitstatus}",
-                       "The client did not exit with status 0 after /quit.")
-    _ends_connection(conn, ctx, "After /quit the client closes its connection.")
+    _user_leaves(ctx, lambda client: client.type_line(ctx.profile.quit),
+                 f"typing {ctx.profile.quit!r}", "/quit")
 
 
 @check("client.eof", step=STEP, points=1, depends=["client.sends_lines"],
        hint=hint(5, "Quitting", "§8", "input() raises EOFError on Ctrl-D: quit like /quit."))
 def eof(ctx: Context) -> None:
     """end of input (Ctrl-D) closes the connection and exits with status 0 within a second"""
+    _user_leaves(ctx, ClientSession.type_eof, "Ctrl-D", "Ctrl-D")
+
+
+def _user_leaves(ctx: Context, leave: Callable[[ClientSession], None], action: str,
+                 after: str) -> None:
+    """The user ends the session with ``leave``: the client exits with status 0 within
+    a second (waiting for it is described as ``action``), with no traceback, and closes
+    its connection."""
     client, conn = connect_client(ctx)
     _in_input_loop(client, conn)
-    client.type_eof()
-    await_exit(client, 1.0, "Ctrl-D")
+    leave(client)
+    await_exit(client, 1.0, action)
     _no_traceback(client)
     if client.exitstatus != 0:
         raise Mismatch("exit status 0", f"exit status {client.exitstatus}",
-                       "The client did not exit with status 0 after Ctrl-D.")
-    _ends_connection(conn, ctx, "After Ctrl-D the client closes its connection.")
+                       f"The client did not exit with status 0 after {after}.")
+    _ends_connection(conn, ctx, f"After {after} the client closes its connection.")
 
 
 @check("client.server_closes", step=STEP, points=2, depends=["client.shows_incoming"],
