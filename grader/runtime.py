@@ -98,7 +98,8 @@ def _make(base: str) -> str:
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(scratch)
-    return str(python) if _works(python) else sys.executable
+    # Ours or the one another grader renamed there first: either was tried before.
+    return str(python) if python.exists() else sys.executable
 
 
 def _fix_paths(scratch: Path, target: Path) -> None:
