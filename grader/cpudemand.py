@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import os
 
-import psutil
-
 Snapshot = dict[tuple[int, int], int]  # (pid, tid) -> ns on a CPU or waiting for one
 
 
@@ -47,11 +45,3 @@ def demand(before: Snapshot, after: Snapshot) -> float:
     """Seconds the threads alive in both snapshots spent running or ready to run."""
     return sum(after[key] - before[key] for key in before.keys() & after.keys()) / 1e9
 
-
-def family(pid: int) -> list[int]:
-    """``pid`` and its descendants now (empty if it is gone)."""
-    try:
-        process = psutil.Process(pid)
-        return [pid, *(child.pid for child in process.children(recursive=True))]
-    except psutil.Error:
-        return []

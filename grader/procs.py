@@ -300,6 +300,15 @@ def wait_listening(
     return False
 
 
+def family(pid: int) -> list[psutil.Process]:
+    """Process ``pid`` and its descendants now (empty if it is gone)."""
+    try:
+        process = psutil.Process(pid)
+        return [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def _listens_on(pid: int, port: int) -> bool | None:
     """Whether ``pid`` or one of its descendants listens on TCP ``port``; None if the
     system will not tell (then the caller falls back to a connection test)."""

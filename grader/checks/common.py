@@ -12,6 +12,7 @@ from ..client_session import ClientSession
 from ..context import Context
 from ..failures import Mismatch, Unexpected
 from ..peers import Peer
+from ..procs import family
 from ..profile import log_pattern
 from ..servers import HOST
 
@@ -96,13 +97,8 @@ def quit_peer(ctx: Context, peer: Peer) -> None:
 
 def thread_ids(pid: int) -> set[int]:
     """The ids of every thread of process ``pid`` and of its children (empty if gone)."""
-    try:
-        process = psutil.Process(pid)
-        procs = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return set()
     ids: set[int] = set()
-    for proc in procs:
+    for proc in family(pid):
         try:
             ids.update(t.id for t in proc.threads())
         except psutil.Error:

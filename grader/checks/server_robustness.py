@@ -12,6 +12,7 @@ from ..calibrate import Spinner
 from ..context import Context
 from ..failures import ResourceLimit
 from ..model import Level
+from ..procs import family
 from ..registry import check
 from .common import expect_next, hint, impatient
 
@@ -172,11 +173,7 @@ def no_busy_loop(ctx: Context) -> None:
 def _cpu(process: psutil.Process) -> float:
     """CPU seconds used by ``process`` and its children so far."""
     total = 0.0
-    try:
-        procs = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    for proc in procs:
+    for proc in family(process.pid):
         try:
             times = proc.cpu_times()
         except psutil.Error:
@@ -188,7 +185,7 @@ def _cpu(process: psutil.Process) -> float:
 def _idle_demand(ctx: Context, pid: int) -> tuple[float, float] | None:
     """(seconds the server's threads ran or waited to run, seconds watched) over
     DEMAND_INTERVAL; None where the system does not report it."""
-    pids = cpudemand.family(pid)
+    pids = [proc.pid for proc in family(pid)]
     before = cpudemand.snapshot(pids)
     if before is None:
         return None
