@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "submissions"))
+import make_broken  # noqa: E402
+
 COPY = Path(tempfile.gettempdir()) / "chatlab-bench-copy"
 CASES = {
     "reference solution": (ROOT / "reference_solution", 5.0),
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    make_broken.ensure()  # the broken submissions below are made, not committed
     shutil.rmtree(COPY, ignore_errors=True)
     shutil.copytree(ROOT / "reference_solution", COPY,
                     ignore=shutil.ignore_patterns("__pycache__"))

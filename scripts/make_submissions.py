@@ -3,10 +3,9 @@
     python scripts/make_submissions.py                   # 100 into bench-results/submissions/
     python scripts/make_submissions.py --count 30 --out /tmp/class --broken 0.5
 
-A mix of correct submissions (copies of ``reference_solution/``) and broken ones:
-copies of the ``tests/submissions/broken_*`` folders, taken in turn, or, where those
-are absent, copies of the reference with one small mistake put in by a text
-replacement. About one student in ten gets a ``.zip`` instead of a folder, as learning
+A mix of correct submissions (copies of ``reference_solution/``) and broken ones: the
+kinds of ``tests/submissions/make_broken.py`` (a copy of the reference with one classic
+mistake), taken in turn. About one student in ten gets a ``.zip`` instead of a folder, as learning
 platforms export them (half of those with the files inside a sub-folder).
 ``submissions.json`` in the output folder says what each student got. The same
 ``--seed`` always gives the same class.
@@ -25,27 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference_solution"
-BROKEN_DIR = ROOT / "tests" / "submissions"
 MANIFEST = "submissions.json"
 
-# Used only when tests/submissions/broken_* is absent: (name, file, old text, new text).
-MUTATIONS = [
-    (
-        "echo",
-        "server.py",
-        "receivers = [c for c in self._members.values() if c is not sender]",
-        "receivers = list(self._members.values())",
-    ),
-    ("no_join", "server.py", "other.send(joined_line(nick))", "pass"),
-    ("no_leave", "server.py", "other.send(left_line(member.nick))", "pass"),
-    ("no_prefix", "protocol.py", 'return f"{nick}: {text}"', "return text"),
-    (
-        "crash_at_start",
-        "server.py",
-        "def main(argv: list[str] | None = None) -> int:\n",
-        "def main(argv: list[str] | None = None) -> int:\n    raise RuntimeError('oops')\n",
-    ),
-]
+sys.path.insert(0, str(ROOT / "tests" / "submissions"))
+import make_broken  # noqa: E402
 
 
 def python_files(folder: Path) -> dict[str, bytes]:
@@ -58,17 +40,11 @@ def python_files(folder: Path) -> dict[str, bytes]:
 
 
 def broken_sources() -> list[tuple[str, dict[str, bytes]]]:
-    """(label, files) for every kind of broken submission available."""
-    folders = sorted(p for p in BROKEN_DIR.glob("broken_*") if p.is_dir())
-    if folders:
-        return [(p.name, python_files(p)) for p in folders]
-    reference = python_files(REFERENCE)
-    out = []
-    for name, file, old, new in MUTATIONS:
-        text = reference[file].decode()
-        if text.count(old) == 1:
-            out.append((f"mutated_{name}", {**reference, file: text.replace(old, new).encode()}))
-    return out
+    """(label, files) for every kind of broken submission, sorted by label."""
+    return sorted(
+        (mistake.folder, {name: text.encode() for name, text in make_broken.build(mistake).items()})
+        for mistake in make_broken.MISTAKES
+    )
 
 
 def write_submission(out: Path, student: str, files: dict[str, bytes], as_zip: str) -> str:

@@ -13,6 +13,13 @@ from typing import Any
 import psutil
 import pytest
 from chatpeer import DEADLINE, REFERENCE, Peer, ServerProcess, load_solution
+from submissions import make_broken
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the deliberately broken submissions (tests/submissions/broken_*) before
+    tests are collected: they are made from the reference solution, not committed."""
+    make_broken.ensure()
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,11 @@
 
 Each broken submission is a copy of every file of the reference solution with exactly
 one classic student mistake put in. The mistakes are written below as text
-replacements, so after the reference solution changes a single run brings every copy
-up to date::
+replacements; the folders are made from them (and are not committed), so they always
+match the reference solution. The test suite (``tests/conftest.py``) and the
+benchmarks make them before use; by hand::
 
-    python tests/submissions/make_broken.py          # rewrite the broken_* folders
+    python tests/submissions/make_broken.py          # write the broken_* folders
     python tests/submissions/make_broken.py --check  # fail if a folder is out of date
 
 A replacement whose old text is no longer found exactly once is an error: the mistake
@@ -464,31 +465,43 @@ def build(mistake: Mistake) -> dict[str, str]:
     return files
 
 
+def _current(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*") if p.is_file()}
+
+
+def stale() -> list[Mistake]:
+    """The mistakes whose folder is missing or differs from what build() makes."""
+    return [m for m in MISTAKES if _current(HERE / m.folder) != build(m)]
+
+
+def ensure() -> list[str]:
+    """Write every folder that is missing or out of date; the names written. The test
+    suite and the benchmarks call this first: the folders are made, not committed."""
+    written = []
+    for mistake in stale():
+        folder = HERE / mistake.folder
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+        for name, text in build(mistake).items():
+            (folder / name).write_text(text, encoding="utf-8")
+        written.append(mistake.folder)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only compare, write nothing")
     args = parser.parse_args(argv)
-    stale = []
-    for mistake in MISTAKES:
-        folder = HERE / mistake.folder
-        files = build(mistake)
-        if args.check:
-            current = (
-                {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*") if p.is_file()}
-                if folder.is_dir()
-                else {}
-            )
-            if current != files:
-                stale.append(mistake.folder)
-            continue
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir()
-        for name, text in files.items():
-            (folder / name).write_text(text, encoding="utf-8")
-    if stale:
-        print("out of date: " + ", ".join(stale), file=sys.stderr)
-        return 1
+    if args.check:
+        out_of_date = [m.folder for m in stale()]
+        if out_of_date:
+            print("out of date: " + ", ".join(out_of_date), file=sys.stderr)
+            return 1
+        return 0
+    ensure()
     return 0
 
 
