@@ -8,6 +8,10 @@ the whole interval, loaded or not; an idle server's threads, blocked in ``accept
 ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds on a CPU, nanoseconds waiting for
 one).
 
+A thread running at the moment of reading may not have its latest stretch of CPU time
+counted yet (the kernel adds it at the next scheduling event): callers that must not
+miss it also read the process's CPU time, which includes it.
+
 Only threads alive at both ends of the interval count: a thread that ends meanwhile was
 finishing its work (a departed client's), not looping. Where the figures are missing,
 :func:`snapshot` returns None and the caller measures another way.
