@@ -13,14 +13,24 @@ From Python (a notebook)::
     check(4)                                    # renders in the notebook
     result = grade("lab")                       # a grader.model.SubmissionResult
 
-Where things are: checks in ``checks/`` (one module per topic, declared with
-``@check(...)`` from ``registry.py``); what a check can use in ``context.py`` (servers,
-raw-socket ``peers.py``, the student's client under a pty in ``client_session.py``,
-``fake_server.py``); processes in ``procs.py``, every one of them started in the
-sandbox (``sandbox.py``, ``SANDBOX.md``); white-box tests of the lab's classes in
-``checks/units.py``, run in sandboxed subprocesses; ordering, skips and timeouts in
-``runner.py``; deadlines in ``calibrate.py``; protocol details in a profile
-(``profiles/``); points in a rubric (``rubric.toml``); output in ``render/``.
+Where things are::
+
+    cli.py, api.py     the command line (wiring only) and the programmatic face
+    checks/            the checks, one module per topic, declared with @check (registry.py)
+    runner.py          dependency order, skips with reasons, one check's life
+    context.py         what a check gets: servers, fake peers, the student's client
+    model.py           the result model; failures.py the ways a check fails
+    timing.py          deadlines scaled to the machine; steps.py step -> notebook
+    profile.py         the protocol (profiles/*.toml); rubric.py points (rubric.toml)
+    streams.py         byte streams cut into lines, output tails (no I/O)
+    actors/            the other side: fake_client, fake_server, student_client, transcript
+    harness/           running untrusted programs: sandbox (SANDBOX.md), programs, ports,
+                       interpreter, servers
+    probes/            what the system says of a program: cpu, counts, tcp_queue
+    render/            results as text, JSON, Gradescope, notebook HTML
+    batch/             a whole class: discover, parallel, store, gradebook, class_report,
+                       Gradescope package
+    tools/             not grading: the load generator
 """
 
 __version__ = "0.1.0"

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import __version__
-from .calibrate import Timing, calibrate
 from .checks import all_checks
 from .context import Submission
 from .model import CheckResult, SubmissionResult
@@ -28,6 +27,7 @@ from .profile import Profile, load_profile
 from .registry import select
 from .rubric import Rubric, load_rubric
 from .runner import run_checks
+from .timing import Timing, calibrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = PROJECT_ROOT / "reference_solution"
@@ -107,7 +107,7 @@ class CheckReport:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        from .render.html import render_html
+        from .render.notebook import render_html
 
         return render_html(self.result)
 

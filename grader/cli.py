@@ -96,7 +96,7 @@ def register_batch(subparsers: argparse._SubParsersAction) -> None:
 
 
 def register_load(subparsers: argparse._SubParsersAction) -> None:
-    from .load import add_load_parser
+    from .tools.load import add_load_parser
 
     add_load_parser(subparsers)
 
@@ -105,7 +105,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_check,
     register_list,
     register_batch,  # batch, gradescope-package (grader/batch/)
-    register_load,  # load (grader/load.py)
+    register_load,  # load (grader/tools/load.py)
 ]
 
 

@@ -9,7 +9,7 @@ A check is a plain function of a :class:`Context`::
         ctx.expect_chat(bob, "ana", "hello")
 
 Each check gets its own context and its own clients: checks never see each other's
-clients. A check may get a server an earlier check passed on (see :mod:`grader.servers`);
+clients. A check may get a server an earlier check passed on (see :mod:`grader.harness.servers`);
 one that must not (it measures the server's threads, CPU or whole output) is declared
 with ``own_server=True``. Everything started through the context is stopped when the
 check ends, except a server handed back to the pool.
@@ -23,14 +23,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .calibrate import Timing
-from .client_session import ClientSession
+from .actors.fake_client import Peer
+from .actors.fake_server import FakeServer
+from .actors.student_client import ClientSession
+from .actors.transcript import Transcript
 from .failures import Crashed, Hung, ResourceLimit
-from .fake_server import FakeServer
-from .peers import Peer
-from .procs import Program, Reaper, describe_limit
-from .profile import Profile, log_pattern
-from .servers import (
+from .harness.programs import Program, Reaper, describe_limit
+from .harness.servers import (
     HOST,
     Server,
     ServerPool,
@@ -39,7 +38,8 @@ from .servers import (
     render_command,
     without_nick,
 )
-from .transcript import Transcript
+from .profile import Profile, log_pattern
+from .timing import Timing
 
 __all__ = ["Context", "Server", "ServerPool", "Submission", "render_command", "without_nick"]
 

@@ -2,7 +2,8 @@
 
 A check fails by raising one of these with a sentence a beginner understands::
 
-    raise Mismatch("*** welcome ana", line, "The first line after the nickname was wrong.")
+    raise Mismatch("The first line after the nickname was wrong.",
+                   expected="*** welcome ana", actual=line)
 
 Anything else a check raises is a bug in the grader and is reported as ``grader_error``.
 """
@@ -13,7 +14,12 @@ from .model import Failure, FailureKind
 
 
 class CheckFailure(Exception):
-    """Base of every student-facing failure; carries what was expected and what happened."""
+    """Base of every student-facing failure. Every kind is raised the same way::
+
+        Kind(message, expected=..., actual=...)
+
+    ``message`` is the sentence the student reads; ``expected`` and ``actual`` are shown
+    beside it, whole, when there is one value for each."""
 
     kind: FailureKind = FailureKind.MISMATCH
 
@@ -30,39 +36,28 @@ class CheckFailure(Exception):
 
 
 class Mismatch(CheckFailure):
-    """A line arrived, but not the one the protocol requires."""
+    """A value came (a line, an exit status), but not the one the protocol requires."""
 
     kind = FailureKind.MISMATCH
 
-    def __init__(self, expected: str, actual: str, message: str | None = None) -> None:
-        super().__init__(
-            message or "A line arrived, but it is not the one the protocol requires.",
-            expected=expected,
-            actual=actual,
-        )
-
 
 class Missing(CheckFailure):
-    """Something expected (a line, a log entry, an exit) never came."""
+    """Something expected (a line, a log entry, an exit) never came: the connection
+    ended, or the program exited, first."""
 
     kind = FailureKind.MISSING
 
-    def __init__(self, what: str, message: str | None = None, actual: str | None = None) -> None:
-        super().__init__(message or f"Expected {what}, but it never came.", expected=what,
-                         actual=actual)
-
 
 class Unexpected(CheckFailure):
-    """Something arrived that must not: an echo, a replay, a duplicate."""
+    """Something arrived that must not: an echo, a replay, a duplicate, a line where the
+    connection should have closed."""
 
     kind = FailureKind.UNEXPECTED
 
-    def __init__(self, actual: str, message: str, expected: str | None = None) -> None:
-        super().__init__(message, expected=expected, actual=actual)
-
 
 class Hung(CheckFailure):
-    """The program stopped responding: nothing happened before the deadline."""
+    """The program stopped responding: nothing happened before the deadline (no line,
+    no close, no exit)."""
 
     kind = FailureKind.HUNG
 

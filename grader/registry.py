@@ -3,7 +3,7 @@
 ::
 
     @check("server.welcome", step=4, points=2, depends=["server.starts"],
-           hint="notebooks/04_broadcast.ipynb, section 'Welcome'; PROTOCOL.md §2")
+           hint=Hint("Welcome", "§2"))   # "Read notebooks/04_broadcast.ipynb, …"
     def welcome(ctx):
         \"\"\"the server welcomes a new nickname with `*** welcome <nick>`\"\"\"
         ...
@@ -22,8 +22,30 @@ from types import ModuleType
 from typing import Any
 
 from .model import Level
+from .steps import notebook
 
 _ATTR = "__chatlab_check__"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What to read when a check fails: a section of the notebook of the check's step
+    (or of ``step``, when another notebook teaches it), a paragraph of PROTOCOL.md, a
+    tip. The check's step is given once, in its declaration."""
+
+    section: str
+    protocol: str = ""  # e.g. "§4"
+    tip: str = ""
+    step: int | None = None  # another step's notebook; None: the check's own
+
+    def text(self, step: int) -> str:
+        """'Read notebooks/NN_x.ipynb, section 'S', and PROTOCOL.md §P.' and the tip."""
+        words = f"Read {notebook(self.step if self.step is not None else step)}, section"
+        words += f" '{self.section}'"
+        if self.protocol:
+            words += f", and PROTOCOL.md {self.protocol}"
+        words += "."
+        return f"{words} {self.tip}" if self.tip else words
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,7 @@ def check(
     points: float = 1.0,
     level: Level | str = Level.CORE,
     depends: Iterable[str] = (),
-    hint: str = "",
+    hint: Hint | str = "",
     needs: Iterable[str] = (),
     alone: bool = False,
     cost: float = 1.0,
@@ -71,7 +93,7 @@ def check(
             points=float(points),
             level=Level(level),
             depends=tuple(depends),
-            hint=hint,
+            hint=hint.text(step) if isinstance(hint, Hint) else hint,
             needs=tuple(needs),
             alone=alone,
             cost=cost,

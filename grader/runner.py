@@ -2,7 +2,7 @@
 
 Checks run in worker threads, each as soon as the checks it depends on have finished;
 a check whose dependency did not pass is skipped with the reason. A check may run on a
-server that earlier checks passed on (:mod:`grader.servers`); if it fails there, it is
+server that earlier checks passed on (:mod:`grader.harness.servers`); if it fails there, it is
 run again on a fresh server and that verdict is the one reported, so sharing servers
 saves process starts and never changes a grade. A check marked
 ``alone`` (it measures CPU time or resources) runs while nothing else runs. Every wait
@@ -20,13 +20,13 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 
-from .calibrate import Timing
 from .context import Context, ServerPool, Submission
 from .failures import CheckFailure, Crashed, NotApplicable
+from .harness.programs import Reaper
 from .model import CheckResult, Failure, FailureKind, Status
-from .procs import Reaper
 from .profile import Profile
 from .registry import CheckSpec
+from .timing import Timing
 
 POOL_AFTER = "server.starts"  # once this passes, servers are started ahead of time
 WORKERS = 3  # checks at once: mostly waiting on sockets, so a bit more than 2 cores

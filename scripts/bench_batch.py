@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from make_submissions import MANIFEST, make_class  # noqa: E402
 
-from grader.batch.runner import run_batch  # noqa: E402
+from grader.batch.parallel import run_batch  # noqa: E402
 from grader.batch.store import ResultStore  # noqa: E402
 
 TARGET_SECONDS = 180.0  # 100 submissions with the default jobs

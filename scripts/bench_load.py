@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.load import LoadResult, run_load  # noqa: E402
+from grader.tools.load import LoadResult, run_load  # noqa: E402
 
 SERVER = ROOT / "reference_solution" / "server.py"
 MODES = {

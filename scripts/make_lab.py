@@ -25,17 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "reference_solution"
 TARGET = ROOT / "lab"
+sys.path.insert(0, str(ROOT))  # the step map is the grader's (grader/steps.py)
 
-NOTEBOOKS = {
-    0: "00_tour",
-    1: "01_sockets",
-    2: "02_framing",
-    3: "03_threads",
-    4: "04_broadcast",
-    5: "05_client",
-    6: "06_robustness",
-    7: "07_extensions",
-}
+from grader.steps import NOTEBOOKS, notebook  # noqa: E402
 
 BEGIN = re.compile(r'^(?P<indent>\s*)# BEGIN SOLUTION step (?P<step>\d\d) "(?P<what>[^"]+)"\s*$')
 STUB = re.compile(r"^\s*# STUB:(?: (?P<code>.*))?$")
@@ -47,7 +39,7 @@ class FenceError(ValueError):
 
 
 def notebook_for(step: int) -> str:
-    return f"notebooks/{NOTEBOOKS[step]}.ipynb"
+    return notebook(step)
 
 
 def strip_solutions(text: str, origin: str = "<text>") -> str:

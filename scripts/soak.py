@@ -32,7 +32,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.load import spawn_server  # noqa: E402
+from grader.tools.load import spawn_server  # noqa: E402
 
 HOST = "127.0.0.1"
 QUIET_TIMEOUT = 60.0  # seconds the server may take to free a departed client's threads
@@ -207,9 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - began
         after = settle(proc, steady_threads)
 
-        alive = server.returncode is None
+        alive = server.poll() is None
         if not alive:
-            problems.append(f"server exited with status {server.returncode}")
+            problems.append(f"server exited with status {server.poll()}")
         if received != seq:
             problems.append(f"listener saw {received} of {seq} numbered lines")
         for key in ("threads", "fds"):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from test_batch_report import check_page_matches_csv, class_gradebook
 
+from grader.batch.class_report import write_report
 from grader.batch.gradebook import write_csv
-from grader.batch.report_html import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SKIP_REASON = "no chromium or chromium-browser on PATH (apt-get install chromium)"

@@ -110,10 +110,10 @@ def fake_grade(folder, **kwargs):  # noqa: ANN001, ANN003 - the grade() signatur
 
 def fake_grade_ports(folder, **kwargs):  # noqa: ANN001, ANN003 - the grade() signature
     """Like :func:`fake_grade`, noting the port range the worker may draw from."""
-    from grader import procs
+    from grader.harness.ports import PORTS
 
     result = fake_grade(folder, **kwargs)
-    result.notes = ["{}-{}".format(*procs.PORT_RANGE)]
+    result.notes = ["{}-{}".format(*PORTS.bounds)]
     return result
 
 

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 from test_batch_fakes import make_result
 
+from grader.batch.class_report import histogram_counts, render_report
 from grader.batch.gradebook import Gradebook
-from grader.batch.report_html import histogram_counts, render_report
 
 BROKEN = {  # student -> failed checks; a class with a spread of scores
     "ana": set(),

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from test_batch_fakes import LOG_ENV, fake_grade, graded_log, make_result, write_student
 
+from grader.batch.parallel import WORKER_DIED, BatchError, GradeSettings, claim_ports, run_batch
 from grader.batch.progress import Progress, format_duration
-from grader.batch.runner import WORKER_DIED, BatchError, GradeSettings, claim_ports, run_batch
 from grader.batch.store import ResultStore
 
 TESTS = Path(__file__).resolve().parent
@@ -163,7 +163,7 @@ def test_ctrl_c_saves_what_runs_and_a_rerun_finishes_without_duplicates(
     out = tmp_path / "out"
     code = (
         "import sys; from test_batch_fakes import fake_grade;"
-        "from grader.batch.runner import run_batch;"
+        "from grader.batch.parallel import run_batch;"
         f"s = run_batch({str(subs)!r}, {str(out)!r}, jobs=1, grade=fake_grade, tty=False);"
         "sys.exit(130 if s.interrupted else 0)"
     )
@@ -246,12 +246,12 @@ def test_workers_draw_ports_from_disjoint_ranges(
 ) -> None:
     from test_batch_fakes import fake_grade_ports
 
-    from grader import procs
+    from grader.harness.ports import PORTS
 
-    full = procs.PORT_RANGE
-    monkeypatch.setattr(procs, "PORT_RANGE", full)  # restored after the test
-    assert claim_ports(1, 3) == (full[0] + 4000, full[0] + 7999) and procs.PORT_RANGE != full
-    procs.PORT_RANGE = full
+    full = PORTS.bounds
+    monkeypatch.setattr(PORTS, "bounds", full)  # restored after the test
+    assert claim_ports(1, 3) == (full[0] + 4000, full[0] + 7999) and PORTS.bounds != full
+    PORTS.bounds = full
 
     subs = tmp_path / "subs"
     for name in "abcdefgh":
@@ -270,14 +270,14 @@ def test_workers_draw_ports_from_disjoint_ranges(
     (None, (20000, 32000)), ("", (20000, 32000)), ("21000-24999", (21000, 24999)),
 ])
 def test_port_range_setting(setting, expected) -> None:
-    from grader import procs
+    from grader.harness.ports import parse_range
 
-    assert procs.port_range(setting) == expected
+    assert parse_range(setting) == expected
 
 
 @pytest.mark.parametrize("setting", ["21000", "a-b", "30000-20000", "80-9000", "1-2-3"])
 def test_a_malformed_port_range_names_the_setting(setting) -> None:
-    from grader import procs
+    from grader.harness.ports import parse_range
 
     with pytest.raises(ValueError, match="CHATLAB_PORT_RANGE"):
-        procs.port_range(setting)
+        parse_range(setting)

@@ -17,13 +17,16 @@ from pathlib import Path
 import pytest
 from chatpeer import REFERENCE
 
-from grader import cpudemand, registry, runtime, tcpqueue
-from grader.calibrate import Timing
+from grader import registry
 from grader.checks import all_checks
 from grader.context import Context, Submission
+from grader.harness import interpreter as runtime
 from grader.model import Status
+from grader.probes import cpu as cpudemand
+from grader.probes import tcp_queue as tcpqueue
 from grader.profile import Profile
 from grader.runner import run_checks
+from grader.timing import Timing
 
 TIMING = Timing(1.0)
 DEADLINE = 10.0
@@ -229,8 +232,8 @@ def test_unread_bytes_are_counted_until_the_other_end_reads(connection) -> None:
 
 def test_pieces_reach_the_other_end_one_recv_each(no_process_left) -> None:
     """However slowly the receiver reads, each recv() returns exactly one piece."""
-    from grader.peers import Peer
-    from grader.transcript import Transcript
+    from grader.actors.fake_client import Peer
+    from grader.actors.transcript import Transcript
 
     listener = socket.create_server(("127.0.0.1", 0))
     chunks: list[bytes] = []

@@ -14,8 +14,8 @@ import pytest
 
 from grader import api
 from grader.api import CheckReport, check
-from grader.calibrate import calibrate
 from grader.model import Level, Status
+from grader.timing import calibrate
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference_solution"

@@ -13,9 +13,9 @@ import psutil
 import pytest
 
 from grader import api
-from grader.calibrate import Timing
 from grader.checks.units import LINE_BUFFER_TEST
 from grader.model import FailureKind, Status
+from grader.timing import Timing
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_PROTOCOL = (ROOT / "reference_solution" / "protocol.py").read_text()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader import failures, registry
-from grader.calibrate import Timing, calibrate
+from grader.actors.transcript import MAX_ENTRIES, Transcript
 from grader.checks import all_checks
 from grader.cli import build_parser, main
 from grader.context import Submission, render_command, without_nick
@@ -27,11 +27,11 @@ from grader.model import (
 from grader.profile import PROFILES_DIR, Profile, load_profile
 from grader.render import render
 from grader.render.gradescope import gradescope_results
-from grader.render.html import render_html
+from grader.render.notebook import render_html
 from grader.render.text import render_text
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 from grader.runner import run_checks
-from grader.transcript import MAX_ENTRIES, Transcript
+from grader.timing import Timing, calibrate
 
 TIMING = Timing(1.0)
 
@@ -141,7 +141,7 @@ def test_runner_orders_by_dependency_and_skips_with_reason(tmp_path: Path) -> No
     def first(ctx):
         """first"""
         order.append("first")
-        raise failures.Mismatch("a", "b")
+        raise failures.Mismatch("m", expected="a", actual="b")
 
     @registry.check("t.after_na", step=1, depends=["t.na"])
     def after_na(ctx):
@@ -177,8 +177,8 @@ def test_runner_reports_grader_bugs_and_never_swallows_them(tmp_path: Path) -> N
 
 def test_runner_maps_each_failure_to_its_kind(tmp_path: Path) -> None:
     kinds = {
-        "missing": (failures.Missing("x"), FailureKind.MISSING),
-        "unexpected": (failures.Unexpected("x", "m"), FailureKind.UNEXPECTED),
+        "missing": (failures.Missing("m", expected="x"), FailureKind.MISSING),
+        "unexpected": (failures.Unexpected("m", actual="x"), FailureKind.UNEXPECTED),
         "hung": (failures.Hung("m"), FailureKind.HUNG),
         "slow": (failures.TooSlow("m"), FailureKind.TOO_SLOW),
         "crashed": (failures.Crashed("m"), FailureKind.CRASHED),
@@ -194,6 +194,18 @@ def test_runner_maps_each_failure_to_its_kind(tmp_path: Path) -> None:
     results = _run(tmp_path, *funcs)
     for name, (_, kind) in kinds.items():
         assert results[f"t.{name}"].failure.kind is kind
+
+
+@pytest.mark.parametrize("kind", [
+    failures.Mismatch, failures.Missing, failures.Unexpected, failures.Hung,
+    failures.TooSlow, failures.Crashed, failures.ResourceLimit,
+])
+def test_every_failure_kind_is_raised_the_same_way(kind) -> None:
+    failure = kind("what happened", expected="e", actual="a").to_failure()
+    assert (failure.message, failure.expected, failure.actual) == ("what happened", "e", "a")
+    assert failure.kind is kind.kind
+    with pytest.raises(TypeError):
+        kind("what happened", "e")  # expected and actual are named, never positional
 
 
 def test_passed_check_gets_its_points_and_a_duration(tmp_path: Path) -> None:
@@ -404,7 +416,7 @@ def test_reference_spinner_runs_in_its_own_session_and_is_stopped() -> None:
 
     import psutil
 
-    from grader.calibrate import Spinner
+    from grader.probes.cpu import Spinner
 
     with Spinner() as spinner:
         pid = spinner._proc.pid
@@ -453,12 +465,12 @@ def test_fake_clients_wait_for_a_prompt_before_the_nickname(tmp_path: Path) -> N
 def test_program_output_stays_bounded_without_newlines() -> None:
     import time
 
-    from grader.procs import OUTPUT_CAP, Program
+    from grader.harness.programs import OUTPUT_CAP, Program
 
     program = Program(["true"], ".")
     for _ in range(64):  # 4 MiB in one line that never ends
         program._feed(b"x" * 65536)
-    assert len(program._partial) <= OUTPUT_CAP
+    assert len(program._splitter.pending) <= OUTPUT_CAP
     program._feed(b"\nlistening on 127.0.0.1:5000\n")
     program._feed(b"")
     assert program.wait_line("listening on", time.monotonic())
@@ -475,7 +487,7 @@ def test_programs_are_limited_and_leave_no_grandchild(tmp_path: Path) -> None:
 
     import psutil
 
-    from grader.procs import LIMITS, Program
+    from grader.harness.programs import LIMITS, Program
 
     code = (
         "import os, resource, sys, threading\n"
@@ -506,9 +518,46 @@ def test_programs_are_limited_and_leave_no_grandchild(tmp_path: Path) -> None:
 
 
 def test_limits_are_worded_for_a_student() -> None:
-    from grader.procs import LIMITS, describe_limit
-    from grader.sandbox import MEMORY_LIMIT, THREAD_LIMIT
+    from grader.harness.programs import LIMITS, describe_limit
+    from grader.harness.sandbox import MEMORY_LIMIT, THREAD_LIMIT
 
     text = describe_limit(THREAD_LIMIT, LIMITS, "server")
     assert text.startswith("The server was stopped because it ran more than 256 threads")
     assert "512 MiB of memory" in describe_limit(MEMORY_LIMIT, LIMITS, "client")
+
+
+def test_the_step_map_names_every_notebook() -> None:
+    from grader.steps import NOTEBOOKS, notebook
+
+    root = Path(__file__).resolve().parent.parent
+    on_disk = sorted(f"notebooks/{path.name}" for path in (root / "notebooks").glob("*.ipynb"))
+    assert on_disk == [notebook(step) for step in sorted(NOTEBOOKS)]
+
+
+def test_line_splitter_cuts_lines_wherever_the_chunks_fall() -> None:
+    from grader.streams import LineSplitter
+
+    data = b"ana: hi\r\nbob: h\xc3\xa9\n\nlast without end"
+    for cut in range(1, len(data)):
+        splitter = LineSplitter()
+        lines = splitter.feed(data[:cut]) + splitter.feed(data[cut:])
+        assert lines == [b"ana: hi\r", b"bob: h\xc3\xa9", b""]
+        assert splitter.finish() == b"last without end" and splitter.finish() == b""
+
+
+def test_line_splitter_keeps_only_the_end_of_an_endless_line() -> None:
+    from grader.streams import LineSplitter
+
+    splitter = LineSplitter(max_line=10)
+    assert splitter.feed(b"x" * 1000) == []
+    assert len(splitter.pending) == 10
+    assert splitter.feed(b"y" * 20 + b"\nok\n") == [b"y" * 10, b"ok"]
+
+
+def test_output_tail_keeps_the_last_bytes_and_counts_all() -> None:
+    from grader.streams import OutputTail
+
+    tail = OutputTail(8)
+    for chunk in (b"abc", b"defgh", b"ijklmnopq", b"r"):
+        tail.add(chunk)
+    assert tail.text() == "kl" "mnopqr" and tail.total == 18

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.load import LoadRun, add_load_parser, percentile, run_load
+from grader.tools.load import LoadRun, add_load_parser, percentile, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "reference_solution" / "server.py"

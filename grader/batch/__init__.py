@@ -18,9 +18,9 @@ Modules, one job each:
 
 - :mod:`.discover`  finds the students and unpacks their work safely;
 - :mod:`.store`     the results folder: atomic writes, what is already graded;
-- :mod:`.runner`    grades in parallel worker processes, resumes after an interruption;
+- :mod:`.parallel`    grades in parallel worker processes, resumes after an interruption;
 - :mod:`.progress`  the progress line on stderr;
-- :mod:`.gradebook` and :mod:`.report_html` turn stored results into ``grades.csv`` and
+- :mod:`.gradebook` and :mod:`.class_report` turn stored results into ``grades.csv`` and
   ``report.html``;
 - :mod:`.gradescope_package` and :mod:`.autograder` build and run a Gradescope autograder;
 - :mod:`.commands`  the ``batch`` and ``gradescope-package`` subcommands.

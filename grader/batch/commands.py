@@ -1,8 +1,8 @@
 """The ``batch`` and ``gradescope-package`` subcommands: arguments in, functions called.
 
 :mod:`grader.cli` registers them with ``add_batch_parser(subparsers)`` and
-``add_gradescope_parser(subparsers)``; the work is done by :mod:`.runner`,
-:mod:`.gradebook`, :mod:`.report_html` and :mod:`.gradescope_package`.
+``add_gradescope_parser(subparsers)``; the work is done by :mod:`.parallel`,
+:mod:`.gradebook`, :mod:`.class_report` and :mod:`.gradescope_package`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _batch(args: argparse.Namespace) -> int:
+    from .class_report import write_report
     from .discover import DiscoveryError
     from .gradebook import load_gradebook, write_csv
-    from .report_html import write_report
-    from .runner import BatchError, GradeSettings, run_batch
+    from .parallel import BatchError, GradeSettings, run_batch
     from .store import ResultStore
 
     settings = GradeSettings(

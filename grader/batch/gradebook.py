@@ -4,7 +4,7 @@
 then one column per check id (the points earned on that check), in the order the grader
 ran them. A check that does not apply to a student's profile is left blank; a student
 who could not be graded has blank score cells, so a gradebook import does not record a
-zero for a grading problem. The report (:mod:`.report_html`) reads the same
+zero for a grading problem. The report (:mod:`.class_report`) reads the same
 :class:`Gradebook`, so both show the same numbers.
 """
 

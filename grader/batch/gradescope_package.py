@@ -65,9 +65,10 @@ fi
 # Editable, so the grader finds the reference solution next to it.
 "$ROOT/venv/bin/python3" -m pip install --quiet -e "$SOURCE/chatlab"
 "$ROOT/venv/bin/python3" -m grader --version
-# The package-free Python that runs submissions (grader.runtime), made now, not while
-# the first student is graded.
-"$ROOT/venv/bin/python3" -c "from grader.runtime import clean_python; print(clean_python())"
+# The package-free Python that runs submissions (grader.harness.interpreter), made now,
+# not while the first student is graded.
+"$ROOT/venv/bin/python3" -c \
+    "from grader.harness.interpreter import clean_python; print(clean_python())"
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import pexpect
 
-from ..client_session import ClientSession
+from ..actors.fake_client import Closed, Peer
+from ..actors.student_client import ClientSession
 from ..context import Context
-from ..failures import Crashed, Hung, Mismatch
+from ..failures import Crashed, Hung, Mismatch, Unexpected
 from ..model import Level
-from ..peers import Peer
 from ..registry import check
 from .common import hint, impatient
 
@@ -79,7 +79,7 @@ def connect_client(ctx: Context, nick: str = "ana", *, welcome: bool = True
 
 
 @check("client.connects", step=STEP, points=2, needs=["nick_option"],
-       hint=hint(5, "Connecting", "§8", "Connect, then send the nickname as the first line."))
+       hint=hint("Connecting", "§8", "Connect, then send the nickname as the first line."))
 def connects(ctx: Context) -> None:
     """the client connects and sends the `--nick` nickname as its first line"""
     client, _ = connect_client(ctx)
@@ -88,7 +88,7 @@ def connects(ctx: Context) -> None:
 
 @check("client.nick_prompt", step=STEP, points=1, depends=["client.connects"],
        needs=["client_prompt"],
-       hint=hint(5, "Asking for the nickname", "§8", "Without --nick, ask with input() and"
+       hint=hint("Asking for the nickname", "§8", "Without --nick, ask with input() and"
                  " send the answer first."))
 def nick_prompt(ctx: Context) -> None:
     """without `--nick` the client asks for a nickname and sends it first"""
@@ -109,7 +109,7 @@ def nick_prompt(ctx: Context) -> None:
 
 
 @check("client.sends_lines", step=STEP, points=2, depends=["client.connects"],
-       hint=hint(5, "The input loop", "§8", "Read a line with input(), send it with '\\n'."))
+       hint=hint("The input loop", "§8", "Read a line with input(), send it with '\\n'."))
 def sends_lines(ctx: Context) -> None:
     """each typed line is sent to the server as one line"""
     client, conn = connect_client(ctx)
@@ -120,7 +120,7 @@ def sends_lines(ctx: Context) -> None:
 
 
 @check("client.shows_incoming", step=STEP, points=3, depends=["client.connects"],
-       hint=hint(5, "A receiving thread", "§8", "input() blocks; a second thread must print"
+       hint=hint("A receiving thread", "§8", "input() blocks; a second thread must print"
                  " what arrives meanwhile."))
 def shows_incoming(ctx: Context) -> None:
     """a line from the server is shown while the user types nothing (receiving thread)"""
@@ -134,7 +134,7 @@ def shows_incoming(ctx: Context) -> None:
 
 @check("client.utf8", step=STEP, points=1, depends=["client.shows_incoming"],
        level=Level.ROBUSTNESS,
-       hint=hint(5, "Decoding", "§1", "Buffer bytes and decode complete lines only."))
+       hint=hint("Decoding", "§1", "Buffer bytes and decode complete lines only."))
 def utf8(ctx: Context) -> None:
     """a UTF-8 line cut between two segments is shown correctly"""
     client, conn = connect_client(ctx)
@@ -159,16 +159,16 @@ def _ends_connection(conn: Peer, ctx: Context, why: str) -> None:
     line = None
     try:
         line = conn.read_line(deadline)
-    except Exception:  # noqa: BLE001 - Closed: fine, that is what we want
-        return
+    except Closed:
+        return  # that is what we want
     if line is not None and line != ctx.profile.quit:
-        raise Mismatch("the connection closed", line, why)
+        raise Unexpected(why, expected="the connection closed", actual=line)
     if not conn.drain_closed(time.monotonic() + ctx.timing.hard):
-        raise Mismatch("the connection closed", "still open", why)
+        raise Hung(why, expected="the connection closed", actual="still open")
 
 
 @check("client.quit", step=STEP, points=2, depends=["client.sends_lines"], needs=["quit"],
-       hint=hint(5, "Quitting", "§8", "After sending /quit, close the socket and exit(0)."))
+       hint=hint("Quitting", "§8", "After sending /quit, close the socket and exit(0)."))
 def quit_(ctx: Context) -> None:
     """`/quit` closes the connection and the client exits with status 0 within a second"""
     _user_leaves(ctx, lambda client: client.type_line(ctx.profile.quit),
@@ -176,7 +176,7 @@ def quit_(ctx: Context) -> None:
 
 
 @check("client.eof", step=STEP, points=1, depends=["client.sends_lines"],
-       hint=hint(5, "Quitting", "§8", "input() raises EOFError on Ctrl-D: quit like /quit."))
+       hint=hint("Quitting", "§8", "input() raises EOFError on Ctrl-D: quit like /quit."))
 def eof(ctx: Context) -> None:
     """end of input (Ctrl-D) closes the connection and exits with status 0 within a second"""
     _user_leaves(ctx, ClientSession.type_eof, "Ctrl-D", "Ctrl-D")
@@ -193,14 +193,15 @@ def _user_leaves(ctx: Context, leave: Callable[[ClientSession], None], action: s
     await_exit(client, 1.0, action)
     _no_traceback(client)
     if client.exitstatus != 0:
-        raise Mismatch("exit status 0", f"exit status {client.exitstatus}",
-                       f"The client did not exit with status 0 after {after}.")
+        raise Mismatch(f"The client did not exit with status 0 after {after}.",
+                       expected="exit status 0",
+                       actual=f"exit status {client.exitstatus}")
     _ends_connection(conn, ctx, f"After {after} the client closes its connection.")
 
 
 @check("client.server_closes", step=STEP, points=2, depends=["client.shows_incoming"],
        needs=["client_disconnected"],
-       hint=hint(5, "When the server goes away", "§8", "recv() returning b'' means the server"
+       hint=hint("When the server goes away", "§8", "recv() returning b'' means the server"
                  " closed: print the notice and exit(1), from any thread (os._exit or"
                  " interrupt the input loop)."))
 def server_closes(ctx: Context) -> None:
@@ -215,13 +216,14 @@ def server_closes(ctx: Context) -> None:
     await_exit(client, 1.0, "the server closed the connection")
     _no_traceback(client)
     if client.exitstatus != 1:
-        raise Mismatch("exit status 1", f"exit status {client.exitstatus}",
-                       "When the server goes away the client exits with status 1.")
+        raise Mismatch("When the server goes away the client exits with status 1.",
+                       expected="exit status 1",
+                       actual=f"exit status {client.exitstatus}")
 
 
 @check("client.server_reset", step=STEP, points=1, depends=["client.shows_incoming"],
        level=Level.ROBUSTNESS,
-       hint=hint(5, "When the server goes away", "§8", "A reset raises ConnectionResetError"
+       hint=hint("When the server goes away", "§8", "A reset raises ConnectionResetError"
                  " in recv(): treat it like a close."))
 def server_reset(ctx: Context) -> None:
     """when the connection is reset, the client exits within a second, no traceback"""
@@ -232,5 +234,6 @@ def server_reset(ctx: Context) -> None:
     await_exit(client, 1.0, "the server reset the connection")
     _no_traceback(client)
     if client.exitstatus == 0:
-        raise Mismatch("a non-zero exit status", "exit status 0",
-                       "A broken connection is an error: exit with status 1.")
+        raise Mismatch("A broken connection is an error: exit with status 1.",
+                       expected="a non-zero exit status",
+                       actual="exit status 0")

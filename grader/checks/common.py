@@ -6,31 +6,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import psutil
-
-from ..client_session import ClientSession
+from ..actors.fake_client import Peer
+from ..actors.student_client import ClientSession
 from ..context import Context
 from ..failures import Mismatch, Unexpected
-from ..peers import Peer
-from ..procs import family
+from ..harness.servers import HOST
+from ..probes.counts import poll_until, thread_ids
 from ..profile import log_pattern
-from ..servers import HOST
-
-NOTEBOOKS = {
-    0: "00_tour", 1: "01_sockets", 2: "02_framing", 3: "03_threads", 4: "04_broadcast",
-    5: "05_client", 6: "06_robustness", 7: "07_extensions",
-}
+from ..registry import Hint
 
 
-def hint(step: int, section: str, protocol: str = "", extra: str = "") -> str:
-    """'Read notebooks/NN_x.ipynb, section 'S'; PROTOCOL.md §P.' plus an optional tip."""
-    text = f"Read notebooks/{NOTEBOOKS[step]}.ipynb, section '{section}'"
-    if protocol:
-        text += f", and PROTOCOL.md {protocol}"
-    text += "."
-    if extra:
-        text += " " + extra
-    return text
+def hint(section: str, protocol: str = "", extra: str = "", *, step: int | None = None) -> Hint:
+    """What to read when the check fails: a section of its step's notebook (or of
+    ``step``'s), a PROTOCOL.md paragraph, a tip (see :class:`grader.registry.Hint`)."""
+    return Hint(section, protocol, extra, step)
 
 
 Matcher = str | Callable[[str], bool]
@@ -40,7 +29,7 @@ Matcher = str | Callable[[str], bool]
 def impatient(*peers: Peer | ClientSession) -> Iterator[None]:
     """Within the block, the ``peers`` (fake clients, or a client program's screen) wait
     for a line only until the soft deadline (see
-    :meth:`grader.calibrate.Timing.impatient`): a line that comes later fails as too
+    :meth:`grader.timing.Timing.impatient`): a line that comes later fails as too
     slow anyway, so a missing announcement is reported without waiting any longer."""
     saved = [peer.timing for peer in peers]
     for peer in peers:
@@ -79,7 +68,7 @@ def expect_next(
             line = mismatch.actual or ""
             for test, message in bad:
                 if test(line):
-                    raise Unexpected(line, message, expected=mismatch.expected) from None
+                    raise Unexpected(message, expected=mismatch.expected, actual=line) from None
             for i, test in enumerate(optional_left):
                 if test(line):
                     del optional_left[i]
@@ -95,33 +84,13 @@ def quit_peer(ctx: Context, peer: Peer) -> None:
     peer.close()
 
 
-def thread_ids(pid: int) -> set[int]:
-    """The ids of every thread of process ``pid`` and of its children (empty if gone)."""
-    ids: set[int] = set()
-    for proc in family(pid):
-        try:
-            ids.update(t.id for t in proc.threads())
-        except psutil.Error:
-            continue
-    return ids
-
-
 def await_threads_gone(ctx: Context, threads: set[int], deadline: float) -> bool:
     """Event: every thread in ``threads`` has ended (or the server has exited). A thread
     that dies of an exception ends only after printing its traceback, so once this is
     True any such traceback is written. False if some still run at ``deadline``."""
     program = ctx.server.program
-    while True:
-        if not threads or program.poll() is not None:
-            return True
-        alive = threads & thread_ids(program.pid)
-        if not alive:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        if program.wait_exit(0.01) is not None:  # polling thread lists: no event for them
-            return True
-        threads = alive
+    gone = poll_until(lambda: not threads & thread_ids(program.pid), deadline, program)
+    return gone is not False
 
 
 def output_barrier(ctx: Context, nick: str) -> Peer | None:

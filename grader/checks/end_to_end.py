@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..client_session import ClientSession
+from ..actors.student_client import ClientSession
 from ..context import Context, Server
 from ..failures import Crashed, NotApplicable
 from ..registry import check
@@ -50,7 +50,7 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
 @check("e2e.chat", step=STEP, points=2,
        depends=["server.broadcast", "server.join_announced", *E2E_DEPS],
        needs=["nick_option", "joined", "left", "quit"], cost=4,
-       hint=hint(5, "Putting it together", "§9", "Run your server and three clients in"
+       hint=hint("Putting it together", "§9", "Run your server and three clients in"
                  " three terminals and replay the scenario below."))
 def chat(ctx: Context) -> None:
     """three of your clients chat through your server"""
@@ -68,7 +68,7 @@ def _reference(ctx: Context, name: str) -> Path:
 
 @check("e2e.client_with_reference_server", step=STEP, points=1, depends=E2E_DEPS,
        needs=["chatlab"], cost=4,
-       hint=hint(5, "Putting it together", "§8", "Your client must work with any server"
+       hint=hint("Putting it together", "§8", "Your client must work with any server"
                  " that follows PROTOCOL.md."))
 def client_with_reference_server(ctx: Context) -> None:
     """your client chats through the reference server"""
@@ -79,7 +79,8 @@ def client_with_reference_server(ctx: Context) -> None:
 
 @check("e2e.server_with_reference_client", step=STEP, points=1,
        depends=["server.broadcast", "server.join_announced"], needs=["chatlab"], cost=4,
-       hint=hint(4, "Broadcast", "§2–§4", "The reference client must work with your server."))
+       hint=hint("Broadcast", "§2–§4", "The reference client must work with your server.",
+                 step=4))
 def server_with_reference_client(ctx: Context) -> None:
     """the reference client chats through your server"""
     ref = _reference(ctx, "client.py")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
+from ..actors.fake_client import Peer
 from ..context import Context
-from ..failures import Crashed, Missing, Unexpected
+from ..failures import Crashed, Missing
+from ..harness.servers import HOST
 from ..model import Level
-from ..peers import Peer
+from ..probes.counts import thread_ids
 from ..profile import log_pattern
 from ..registry import check
-from ..servers import HOST
 from .common import (
     await_threads_gone,
     expect_next,
@@ -18,12 +19,11 @@ from .common import (
     impatient,
     output_barrier,
     quit_peer,
-    thread_ids,
 )
 
 
 @check("server.starts", step=1, points=1,
-       hint=hint(1, "Listening", "§7", "Run `python server.py --port 5000` yourself and read"
+       hint=hint("Listening", "§7", "Run `python server.py --port 5000` yourself and read"
                  " the error it prints."))
 def starts(ctx: Context) -> None:
     """the server starts, prints `listening on …` and accepts a connection"""
@@ -32,7 +32,7 @@ def starts(ctx: Context) -> None:
 
 
 @check("server.welcome", step=4, points=2, depends=["server.starts"], needs=["welcome"],
-       hint=hint(4, "Welcome, add, log, announce — in this order", "§2",
+       hint=hint("Welcome, add, log, announce — in this order", "§2",
                  "The welcome is the first line you send a newcomer."))
 def welcome(ctx: Context) -> None:
     """a new client's nickname is welcomed with `*** welcome <nick>`"""
@@ -40,7 +40,7 @@ def welcome(ctx: Context) -> None:
 
 
 @check("server.concurrent", step=3, points=3, depends=["server.starts"],
-       hint=hint(3, "One thread per client", "§2", "If your server calls recv() for one"
+       hint=hint("One thread per client", "§2", "If your server calls recv() for one"
                  " client until it leaves, every other client waits in line."))
 def concurrent(ctx: Context) -> None:
     """several clients are served at once (a silent client does not block the others)"""
@@ -57,7 +57,7 @@ def concurrent(ctx: Context) -> None:
 
 
 @check("server.join_announced", step=4, points=2, depends=["server.welcome"], needs=["joined"],
-       hint=hint(4, "Join announcements", "§2", "Announce to everybody except the newcomer."))
+       hint=hint("Join announcements", "§2", "Announce to everybody except the newcomer."))
 def join_announced(ctx: Context) -> None:
     """a newcomer is announced to the others (not to itself) with `*** <nick> joined the chat`"""
     ctx.lenient = False
@@ -74,7 +74,7 @@ def join_announced(ctx: Context) -> None:
 
 
 @check("server.broadcast", step=4, points=4, depends=["server.welcome"],
-       hint=hint(4, "Broadcast", "§3", "Loop over every registered client except the sender."))
+       hint=hint("Broadcast", "§3", "Loop over every registered client except the sender."))
 def broadcast(ctx: Context) -> None:
     """a chat line reaches every other client (three receivers)"""
     peers = ctx.room("ana", "bob", "cid", "dan")
@@ -90,7 +90,7 @@ def broadcast(ctx: Context) -> None:
 
 
 @check("server.prefix", step=4, points=2, depends=["server.broadcast"],
-       hint=hint(4, "The nick prefix", "§3", "Send exactly nick + ': ' + text, nothing else."))
+       hint=hint("The nick prefix", "§3", "Send exactly nick + ': ' + text, nothing else."))
 def prefix(ctx: Context) -> None:
     """a chat line arrives as `<nick>: <text>`, exactly"""
     ctx.exact_format = True
@@ -101,7 +101,7 @@ def prefix(ctx: Context) -> None:
 
 
 @check("server.no_echo", step=4, points=2, depends=["server.broadcast"], needs=["no_echo"],
-       hint=hint(4, "No echo", "§3", "Skip the sender when you loop over the clients."))
+       hint=hint("No echo", "§3", "Skip the sender when you loop over the clients."))
 def no_echo(ctx: Context) -> None:
     """the sender does not get its own line back"""
     ana, bob = ctx.room("ana", "bob")
@@ -116,7 +116,7 @@ def no_echo(ctx: Context) -> None:
 
 
 @check("server.no_replay", step=4, points=3, depends=["server.broadcast"],
-       hint=hint(4, "No replay", "§2", "A newcomer only gets lines sent after it registered;"
+       hint=hint("No replay", "§2", "A newcomer only gets lines sent after it registered;"
                  " do not keep old lines around for it."))
 def no_replay(ctx: Context) -> None:
     """a newcomer never receives lines sent before it registered"""
@@ -161,14 +161,14 @@ def _leave(ctx: Context, how: str) -> None:
 
 @check("server.leave_quit", step=4, points=2, depends=["server.broadcast"],
        needs=["left", "quit"],
-       hint=hint(4, "Leaving", "§4", "On /quit: close, remove the client, announce once."))
+       hint=hint("Leaving", "§4", "On /quit: close, remove the client, announce once."))
 def leave_quit(ctx: Context) -> None:
     """`/quit` closes the connection and the leave is announced exactly once"""
     _leave(ctx, "quit")
 
 
 @check("server.leave_close", step=6, points=2, depends=["server.broadcast"], needs=["left"],
-       hint=hint(6, "When recv() returns b''", "§4", "An empty recv() means the client"
+       hint=hint("When recv() returns b''", "§4", "An empty recv() means the client"
                  " closed: leave the loop and announce the leave."))
 def leave_close(ctx: Context) -> None:
     """a client that closes its connection is announced as leaving exactly once"""
@@ -176,7 +176,7 @@ def leave_close(ctx: Context) -> None:
 
 
 @check("server.leave_reset", step=6, points=2, depends=["server.broadcast"], needs=["left"],
-       hint=hint(6, "Connection reset", "§4", "ConnectionResetError is an OSError: catch it"
+       hint=hint("Connection reset", "§4", "ConnectionResetError is an OSError: catch it"
                  " and treat it as the client leaving."))
 def leave_reset(ctx: Context) -> None:
     """a client whose connection is reset is announced as leaving exactly once"""
@@ -184,7 +184,7 @@ def leave_reset(ctx: Context) -> None:
 
 
 @check("server.survives_reset", step=6, points=3, depends=["server.broadcast"],
-       hint=hint(6, "Connection reset", "§4", "Sending to a client that just vanished raises"
+       hint=hint("Connection reset", "§4", "Sending to a client that just vanished raises"
                  " an error too: catch it, so the sender's thread keeps going."))
 def survives_reset(ctx: Context) -> None:
     """after a client's connection is reset, the server keeps serving the others"""
@@ -234,7 +234,7 @@ def survives_reset(ctx: Context) -> None:
 
 @check("server.log_lines", step=4, points=1, depends=["server.welcome"], needs=["log"],
        level=Level.CORE,
-       hint=hint(4, "The server log", "§2 and §4", "print() the line with the client's"
+       hint=hint("The server log", "§2 and §4", "print() the line with the client's"
                  " address from accept(): f'[join] {nick} {ip}:{port}'."))
 def log_lines(ctx: Context) -> None:
     """the server prints `[join]` and `[leave]` lines with the nick and the client's IP:port"""
@@ -247,19 +247,17 @@ def log_lines(ctx: Context) -> None:
         if label == "leave":
             ana.close()
         wanted = template.format(nick="ana", ip="127.0.0.1", port=port)
-        # Within the soft deadline, the time any answer is given (calibrate.Timing).
+        # Within the soft deadline, the time any answer is given (grader.timing).
         if not program.wait_line(log_pattern(template, nick="ana", ip=HOST, port=port),
                                  time.monotonic() + ctx.timing.soft):
             lines = [ln for ln in program.output().splitlines() if label in ln]
-            raise Missing(
-                wanted,
-                f"The server's output has no line {wanted!r} (ana connected from port {port}).",
-                actual=lines[-1] if lines else "no such line in the output",
-            )
+            raise Missing(f"The server's output has no line {wanted!r} (ana connected from"
+                          f" port {port}).", expected=wanted,
+                          actual=lines[-1] if lines else "no such line in the output")
         ctx.transcript.add("server", "printed", wanted)
     # Barrier: ana's threads have ended and the output is read up to bob's join, so a
     # traceback printed while ana's leave was handled is in it.
     await_threads_gone(ctx, ana_threads, time.monotonic() + ctx.timing.soft)
     output_barrier(ctx, "bob")
     if program.has_traceback():
-        raise Unexpected("a traceback", "The server printed a traceback.")
+        raise Crashed("The server printed a traceback.", actual="a traceback")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..actors.fake_client import Peer
 from ..context import Context
 from ..model import Level
-from ..peers import Peer
 from ..registry import check
 from .common import expect_next, hint
 
@@ -23,7 +23,7 @@ def _expect_error(ctx: Context, peer: Peer, why: str, contains: str = "") -> str
 
 @check("server.users", step=7, points=1, depends=["server.broadcast"], level=EXT,
        needs=["users"],
-       hint=hint(7, "Who is online? `/users`", "§5",
+       hint=hint("Who is online? `/users`", "§5",
                  "sorted(nicks), joined with ', ', sender included."))
 def users(ctx: Context) -> None:
     """`/users` lists every connected nickname, sorted"""
@@ -36,7 +36,7 @@ def users(ctx: Context) -> None:
 
 @check("server.whisper", step=7, points=1, depends=["server.broadcast"], level=EXT,
        needs=["whisper"],
-       hint=hint(7, "Whispers: `/w <nick> <text>`", "§5",
+       hint=hint("Whispers: `/w <nick> <text>`", "§5",
                  "Only the named client gets the line; the sender and the others get nothing."))
 def whisper(ctx: Context) -> None:
     """`/w <nick> <text>` reaches only that client"""
@@ -55,7 +55,7 @@ def whisper(ctx: Context) -> None:
 
 @check("server.whisper_errors", step=7, points=1, depends=["server.whisper"], level=EXT,
        needs=["whisper", "chatlab"],
-       hint=hint(7, "Whispers: `/w <nick> <text>`", "§5",
+       hint=hint("Whispers: `/w <nick> <text>`", "§5",
                  "Answer the sender with '*** error: …' and keep going."))
 def whisper_errors(ctx: Context) -> None:
     """`/w` to an unknown nick, or without text, answers the sender with an error"""
@@ -71,7 +71,7 @@ def whisper_errors(ctx: Context) -> None:
 
 @check("server.unknown_command", step=7, points=1, depends=["server.broadcast"], level=EXT,
        needs=["unknown_command"],
-       hint=hint(7, "Commands", "§5", "A line starting with '/' is never chat: answer"
+       hint=hint("Commands", "§5", "A line starting with '/' is never chat: answer"
                  " '*** error: unknown command /word'."))
 def unknown_command(ctx: Context) -> None:
     """an unknown `/command` gets an error and is not broadcast"""
@@ -87,7 +87,7 @@ def unknown_command(ctx: Context) -> None:
 
 @check("server.nick_taken", step=7, points=1, depends=["server.broadcast"], level=EXT,
        needs=["nickname_rules"],
-       hint=hint(7, "Nicknames", "§2", "Check under the lock whether the nick is taken;"
+       hint=hint("Nicknames", "§2", "Check under the lock whether the nick is taken;"
                  " if so send the error and close, announce nothing."))
 def nick_taken(ctx: Context) -> None:
     """a nickname already in use is refused with an error, and nothing is announced"""
@@ -110,7 +110,7 @@ def nick_taken(ctx: Context) -> None:
 
 @check("server.nick_invalid", step=7, points=1, depends=["server.broadcast"], level=EXT,
        needs=["nickname_rules", "chatlab"],
-       hint=hint(7, "Nicknames", "§2", "1–20 characters: letters, digits, _ - . only."))
+       hint=hint("Nicknames", "§2", "1–20 characters: letters, digits, _ - . only."))
 def nick_invalid(ctx: Context) -> None:
     """invalid nicknames (empty, too long, space, `:`, `*`) are refused with an error"""
     (bob,) = ctx.room("bob")
@@ -125,7 +125,7 @@ def nick_invalid(ctx: Context) -> None:
 
 @check("server.history", step=7, points=1, depends=["server.broadcast"], level=EXT,
        needs=["history", "chatlab"],
-       hint=hint(7, "History", "§6", "Keep the last N chat lines in a deque(maxlen=N); send"
+       hint=hint("History", "§6", "Keep the last N chat lines in a deque(maxlen=N); send"
                  " them to a newcomer just before its welcome."))
 def history(ctx: Context) -> None:
     """with `--history 3` a newcomer first gets the last 3 chat lines, marked `*** history`"""

@@ -13,7 +13,7 @@ FRAMING = ["framing"]
 
 @check("server.framing_two_lines", step=2, points=2, depends=["server.broadcast"],
        needs=FRAMING,
-       hint=hint(2, "Several lines in one recv()", "§1", "Keep a buffer; cut every complete"
+       hint=hint("Several lines in one recv()", "§1", "Keep a buffer; cut every complete"
                  " line out of it, not just the first."))
 def two_lines(ctx: Context) -> None:
     """two lines arriving in one TCP segment are two chat lines"""
@@ -29,7 +29,7 @@ def two_lines(ctx: Context) -> None:
 
 
 @check("server.framing_split", step=2, points=2, depends=["server.broadcast"], needs=FRAMING,
-       hint=hint(2, "A line in pieces", "§1", "One recv() can return part of a line: keep"
+       hint=hint("A line in pieces", "§1", "One recv() can return part of a line: keep"
                  " the rest in a buffer until the '\\n' arrives."))
 def split_line(ctx: Context) -> None:
     """one line sent in three pieces arrives as one chat line"""
@@ -43,7 +43,7 @@ def split_line(ctx: Context) -> None:
 
 @check("server.framing_bytes", step=2, points=2, depends=["server.broadcast"], needs=FRAMING,
        level=Level.ROBUSTNESS,
-       hint=hint(2, "A line in pieces", "§1", "Even a single byte per recv() must work."))
+       hint=hint("A line in pieces", "§1", "Even a single byte per recv() must work."))
 def byte_by_byte(ctx: Context) -> None:
     """a line sent one byte at a time arrives as one chat line"""
     ana, bob = ctx.room("ana", "bob")
@@ -57,7 +57,7 @@ def byte_by_byte(ctx: Context) -> None:
 
 @check("server.utf8_split", step=2, points=2, depends=["server.broadcast"], needs=FRAMING,
        level=Level.ROBUSTNESS,
-       hint=hint(2, "Decode whole lines", "§1", "Decode a line only once it is complete: a"
+       hint=hint("Decode whole lines", "§1", "Decode a line only once it is complete: a"
                  " multi-byte character can be cut between two recv() calls."))
 def utf8_split(ctx: Context) -> None:
     """a UTF-8 character cut between two segments arrives intact"""
@@ -76,7 +76,7 @@ def utf8_split(ctx: Context) -> None:
 @check("server.burst_order", step=3, points=2,
        depends=["server.broadcast", "server.framing_two_lines"], needs=FRAMING,
        level=Level.ROBUSTNESS,
-       hint=hint(3, "Order", "§3", "Lines from one sender must keep their order; do not hand"
+       hint=hint("Order", "§3", "Lines from one sender must keep their order; do not hand"
                  " each line to a new thread."))
 def burst_order(ctx: Context) -> None:
     """a burst of 300 lines from one sender arrives complete and in order"""
@@ -96,7 +96,7 @@ def burst_order(ctx: Context) -> None:
 @check("server.line_too_long", step=2, points=1,
        depends=["server.broadcast", "server.framing_split"],
        needs=["framing", "max_line"], level=Level.ROBUSTNESS,
-       hint=hint(2, "Lines that never end", "§1", "If the buffer passes the limit with no"
+       hint=hint("Lines that never end", "§1", "If the buffer passes the limit with no"
                  " '\\n', answer '*** error: line too long' and close."))
 def line_too_long(ctx: Context) -> None:
     """a line over the limit gets `*** error: line too long` and only that client is closed"""
@@ -115,12 +115,12 @@ def line_too_long(ctx: Context) -> None:
                        what=repr(ctx.profile.chat_line("cid", "still chatting")),
                        why="The others must not be affected by ana's long line.")
     if "x" * 100 in line:
-        raise Unexpected(line, "The too-long line was delivered to the others.")
+        raise Unexpected("The too-long line was delivered to the others.", actual=line)
 
 
 @check("server.invalid_utf8", step=2, points=1, depends=["server.broadcast"],
        needs=["framing", "chatlab"], level=Level.ROBUSTNESS,
-       hint=hint(2, "Decode whole lines", "§1", "Catch UnicodeDecodeError for that line,"
+       hint=hint("Decode whole lines", "§1", "Catch UnicodeDecodeError for that line,"
                  " answer the error, and keep the connection."))
 def invalid_utf8(ctx: Context) -> None:
     """a line that is not valid UTF-8 gets an error and the connection stays open"""

@@ -7,12 +7,11 @@ import time
 
 import psutil
 
-from .. import cpudemand
-from ..calibrate import Spinner
 from ..context import Context
-from ..failures import ResourceLimit
+from ..failures import CheckFailure, Crashed, ResourceLimit
 from ..model import Level
-from ..procs import family
+from ..probes.counts import family, poll_until, usage
+from ..probes.cpu import Spinner, demand, snapshot
 from ..registry import check
 from .common import expect_next, hint, impatient
 
@@ -20,10 +19,10 @@ SLOW_LINES = 1500  # lines of LINE_BYTES: ~6 MB, more than any socket buffer hol
 LINE_BYTES = 4000
 CYCLES = 100  # connect / register / leave cycles for the leak check
 # A busy loop is measured over an interval of idleness. On Linux: the time the server's
-# threads spent running *or waiting to run* (grader.cpudemand), which for a spinning
+# threads spent running *or waiting to run* (grader.probes.cpu), which for a spinning
 # thread is the whole interval however loaded the machine, and ~0 for an idle server.
 # Elsewhere: its CPU time beside a reference spinner (a process that only loops, see
-# grader.calibrate.Spinner): a busy loop gets about as much CPU as the spinner (one or
+# grader.timing.Spinner): a busy loop gets about as much CPU as the spinner (one or
 # more times it), an idle server ~0. Either way the verdict holds on a loaded machine,
 # where a spinning thread may get a small fraction of a core.
 DEMAND_INTERVAL = 0.25  # seconds of idleness watched through the scheduler's figures
@@ -38,7 +37,7 @@ POLL = 0.05  # seconds between two readings of the CPU times
 @check("server.slow_reader", step=6, points=2,
        depends=["server.broadcast", "server.framing_two_lines"],
        level=Level.ROBUSTNESS, needs=["framing"], cost=8,
-       hint=hint(6, "A client that never reads", "§4", "sendall() blocks when a client stops"
+       hint=hint("A client that never reads", "§4", "sendall() blocks when a client stops"
                  " reading; give each client its own queue and writer thread."))
 def slow_reader(ctx: Context) -> None:
     """a client that never reads does not freeze the chat between the others"""
@@ -56,7 +55,7 @@ def slow_reader(ctx: Context) -> None:
     def send_all() -> None:
         try:
             ana.send(data, log=False)
-        except Exception:  # noqa: BLE001 - the verdict comes from bob; this only feeds it
+        except CheckFailure:  # ana could not send: the verdict comes from what bob got
             pass
 
     threading.Thread(target=send_all, daemon=True).start()
@@ -72,13 +71,9 @@ def slow_reader(ctx: Context) -> None:
     ctx.transcript.note("bob received all the lines")
 
 
-def _usage(process: psutil.Process) -> tuple[int, int]:
-    return process.num_threads(), process.num_fds()
-
-
 @check("server.no_leak", step=6, points=2, depends=["server.broadcast", "server.no_busy_loop"],
        level=Level.ROBUSTNESS, needs=["quit"], cost=3, own_server=True,
-       hint=hint(6, "Cleaning up", "§4", "When a client leaves, close its socket and let its"
+       hint=hint("Cleaning up", "§4", "When a client leaves, close its socket and let its"
                  " thread(s) return; remove it from the list under the lock."))
 def no_leak(ctx: Context) -> None:
     """no thread or descriptor leak after 100 clients connect and leave"""
@@ -98,23 +93,28 @@ def no_leak(ctx: Context) -> None:
             peer.reset()
 
     cycle(0)
-    settle_deadline = time.monotonic() + ctx.timing.hard
-    base = _usage(process)
-    while time.monotonic() < settle_deadline:  # let the warm-up client's threads end
-        time.sleep(0.02)
-        now = _usage(process)
-        if now == base:
-            break
-        base = now
+    samples = [usage(process.pid)]
+
+    def steady() -> bool:  # the warm-up client's threads have ended: two equal looks
+        samples.append(usage(process.pid))
+        return samples[-1] == samples[-2]
+
+    poll_until(steady, time.monotonic() + ctx.timing.hard, ctx.server.program, interval=0.02)
+    base = samples[-1]
     ctx.transcript.note(f"baseline: {base[0]} threads, {base[1]} descriptors")
     ctx.transcript.note(f"{CYCLES} clients register and leave (/quit, close or reset)")
     for i in range(1, CYCLES + 1):
         cycle(i)
-    deadline = time.monotonic() + ctx.timing.hard
-    now = _usage(process)
-    while (now[0] > base[0] + 2 or now[1] > base[1] + 2) and time.monotonic() < deadline:
-        time.sleep(0.02)  # polling the counts until they come back, with a deadline
-        now = _usage(process)
+    after = [usage(process.pid)]
+
+    def back() -> bool:
+        after.append(usage(process.pid))
+        return after[-1][0] <= base[0] + 2 and after[-1][1] <= base[1] + 2
+
+    if poll_until(back, time.monotonic() + ctx.timing.hard, ctx.server.program,
+                  interval=0.02) is None:
+        raise Crashed(f"The server exited while {CYCLES} clients came and left.")
+    now = after[-1]
     ctx.transcript.note(f"after: {now[0]} threads, {now[1]} descriptors")
     if now[0] > base[0] + 2:
         raise ResourceLimit(
@@ -131,7 +131,7 @@ def no_leak(ctx: Context) -> None:
 
 @check("server.no_busy_loop", step=6, points=2, depends=["server.broadcast"],
        level=Level.ROBUSTNESS, cost=4, own_server=True,
-       hint=hint(6, "When recv() returns b''", "§4", "b'' means the client is gone: leave"
+       hint=hint("When recv() returns b''", "§4", "b'' means the client is gone: leave"
                  " the loop. Looping on it burns a whole CPU core."))
 def no_busy_loop(ctx: Context) -> None:
     """the server uses no CPU while idle after clients left (no busy loop)"""
@@ -190,15 +190,15 @@ def _idle_demand(ctx: Context, process: psutil.Process) -> tuple[float, float] |
     adds its latest stretch of CPU time only at the next scheduling event), so the
     process's CPU time, which includes it, is measured too and the larger counts."""
     pids = [proc.pid for proc in family(process.pid)]
-    before = cpudemand.snapshot(pids)
+    before = snapshot(pids)
     if before is None:
         return None
     cpu_before = _cpu(process)
     start = time.monotonic()
     # The one inherent wait: what the threads want is measured over an interval.
     ctx.server.program.wait_exit(DEMAND_INTERVAL)
-    after = cpudemand.snapshot(pids) or {}
-    wanted = max(cpudemand.demand(before, after), _cpu(process) - cpu_before)
+    after = snapshot(pids) or {}
+    wanted = max(demand(before, after), _cpu(process) - cpu_before)
     return wanted, time.monotonic() - start
 
 

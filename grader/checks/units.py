@@ -132,7 +132,7 @@ def defines_line_buffer(folder: Path) -> str | None:
 
 
 @check("unit.line_buffer", step=2, points=1, cost=0.5,
-       hint=hint(2, "Decode whole lines", "§1", "Keep the bytes that came after the last"
+       hint=hint("Decode whole lines", "§1", "Keep the bytes that came after the last"
                  " newline for the next feed(), and decode only whole lines."))
 def line_buffer(ctx: Context) -> None:
     """`LineBuffer.feed` in protocol.py returns whole lines however the bytes are cut"""
@@ -163,10 +163,10 @@ def line_buffer(ctx: Context) -> None:
     if "fed" in verdict:
         ctx.transcript.add("grader", "note", f"fed: {verdict['fed']}")
     if verdict["verdict"] == "mismatch":
-        raise Mismatch(verdict["expected"], verdict["actual"],
-                       f"LineBuffer.feed, {verdict['case']}: the lines returned are wrong"
+        raise Mismatch(f"LineBuffer.feed, {verdict['case']}: the lines returned are wrong"
                        " (all the lines returned by successive feed() calls, as bytes"
-                       " without the line ending).")
+                       " without the line ending).",
+                       expected=verdict["expected"], actual=verdict["actual"])
     error = verdict["error"]
     if error.startswith("NotImplementedError"):
         message = (f"LineBuffer.feed raised {error}: TODO(step 02) in protocol.py is not"
@@ -175,4 +175,4 @@ def line_buffer(ctx: Context) -> None:
         message = f"protocol.py could not be imported: {error}."
     else:
         message = f"LineBuffer.feed raised {error} ({verdict['case']})."
-    raise Mismatch(verdict.get("expected", "protocol.py imports"), error, message)
+    raise Mismatch(message, expected=verdict.get("expected", "protocol.py imports"), actual=error)

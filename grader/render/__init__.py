@@ -33,7 +33,7 @@ def render(result, fmt: str) -> str:  # noqa: ANN001 - SubmissionResult
 
         return render_gradescope(result)
     if fmt == "html":
-        from .html import render_html
+        from .notebook import render_html
 
         return render_html(result)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -1,6 +1,6 @@
 """A hostile server: the program raises before doing anything.
 
-Only ever run through grader.sandbox; see tests/test_sandbox.py.
+Only ever run through grader.harness.sandbox; see tests/test_sandbox.py.
 """
 
 raise SystemExit("server: crashing on purpose before anything else")

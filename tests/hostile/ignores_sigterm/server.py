@@ -1,6 +1,6 @@
 """A hostile server: the program ignores SIGTERM and SIGINT and never ends.
 
-Only ever run through grader.sandbox; see tests/test_sandbox.py.
+Only ever run through grader.harness.sandbox; see tests/test_sandbox.py.
 """
 
 import signal

@@ -1,6 +1,6 @@
 """A hostile server: fork children (fifty, a bounded fork bomb) that all live on.
 
-Only ever run through grader.sandbox; see tests/test_sandbox.py.
+Only ever run through grader.harness.sandbox; see tests/test_sandbox.py.
 """
 
 import os

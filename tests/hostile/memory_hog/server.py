@@ -1,6 +1,6 @@
 """A hostile server: allocate memory without end (and keep trying after MemoryError).
 
-Only ever run through grader.sandbox; see tests/test_sandbox.py.
+Only ever run through grader.harness.sandbox; see tests/test_sandbox.py.
 """
 
 hoard = []

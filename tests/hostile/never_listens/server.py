@@ -1,6 +1,6 @@
 """A hostile server: the program never listens (or connects) and never ends.
 
-Only ever run through grader.sandbox; see tests/test_sandbox.py.
+Only ever run through grader.harness.sandbox; see tests/test_sandbox.py.
 """
 
 import threading

@@ -1,7 +1,7 @@
 """A hostile client: fork a grandchild that calls setsid() to leave the process group,
 and lives on after its parent exits.
 
-Only ever run through grader.sandbox; see tests/test_sandbox.py.
+Only ever run through grader.harness.sandbox; see tests/test_sandbox.py.
 """
 
 import os

@@ -1,6 +1,6 @@
 """A hostile server: the runaway loop: start threads without end, ignoring every failure.
 
-Only ever run through grader.sandbox; see tests/test_sandbox.py.
+Only ever run through grader.harness.sandbox; see tests/test_sandbox.py.
 """
 
 import threading

@@ -14,12 +14,18 @@ miss it also read the process's CPU time, which includes it.
 
 Only threads alive at both ends of the interval count: a thread that ends meanwhile was
 finishing its work (a departed client's), not looping. Where the figures are missing,
-:func:`snapshot` returns None and the caller measures another way.
+:func:`snapshot` returns None and the caller measures another way: against a
+:class:`Spinner`, a process that only spins, whose CPU time is what the machine gives
+one spinning thread right now.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+
+import psutil
 
 Snapshot = dict[tuple[int, int], int]  # (pid, tid) -> ns on a CPU or waiting for one
 
@@ -49,3 +55,39 @@ def demand(before: Snapshot, after: Snapshot) -> float:
     """Seconds the threads alive in both snapshots spent running or ready to run."""
     return sum(after[key] - before[key] for key in before.keys() & after.keys()) / 1e9
 
+
+class Spinner:
+    """A reference busy loop: a process that only spins, in its own session like the
+    programs under test. Its CPU time over an interval is what the machine gave one
+    spinning thread then, which a measured program's CPU time is compared with::
+
+        with Spinner() as spinner:
+            ...
+            spinner.cpu()  # CPU seconds it got so far
+    """
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self._argv = [python, "-S", "-c", "while True: pass"]
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ps: psutil.Process | None = None
+
+    def __enter__(self) -> Spinner:
+        self._proc = subprocess.Popen(
+            self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        self._ps = psutil.Process(self._proc.pid)
+        return self
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the spinner has used since it started."""
+        assert self._ps is not None, "use it in a with block"
+        try:
+            times = self._ps.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.kill()  # by its PID: it is our own child
+            self._proc.wait()

@@ -18,12 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
-from .calibrate import Timing
-from .procs import Program, Reaper, free_port, wait_listening
-from .profile import Profile, log_pattern
-from .runtime import clean_python
+from ..probes.counts import poll_until, thread_count
+from ..profile import Profile, log_pattern
+from ..timing import Timing
+from .interpreter import clean_python
+from .ports import free_port
+from .programs import LIMITS, Program, Reaper, wait_listening
+from .sandbox import Limits
 
 HOST = "127.0.0.1"
 # Seconds (scaled) a server handed back gets to empty its room and end the threads it
@@ -41,7 +42,7 @@ class Submission:
     server_cmd: str | None = None  # overrides the profile's server command
     client_cmd: str | None = None  # overrides the profile's client command
     reference: Path | None = None  # a correct solution, for cross-play checks
-    python: str = field(default_factory=clean_python)  # stdlib only: see grader.runtime
+    python: str = field(default_factory=clean_python)  # stdlib only: see grader.harness.interpreter
 
 
 def render_command(template: str, python: str, **values: object) -> list[str]:
@@ -79,23 +80,13 @@ class Server:
         self.threads = thread_count(self.program.pid)
 
 
-def thread_count(pid: int) -> int:
-    """Threads of process ``pid`` (0 if it is gone). Its children are not counted:
-    finding them means reading every process's status, too costly to poll."""
-    try:
-        return psutil.Process(pid).num_threads()
-    except psutil.Error:
-        return 0
-
-
 def await_threads_back(server: Server, deadline: float) -> bool:
     """Event: the server runs no more threads than when the current check began (the
-    threads it started for the check's clients have ended). Thread counts have no event
-    to wait on: polled until ``deadline``."""
-    while thread_count(server.program.pid) > server.threads:
-        if server.program.wait_exit(0.01) is not None or time.monotonic() >= deadline:
-            return False
-    return True
+    threads it started for the check's clients have ended); False at ``deadline`` or
+    if the server exits."""
+    back = poll_until(lambda: thread_count(server.program.pid) <= server.threads,
+                      deadline, server.program)
+    return bool(back)
 
 
 def _log_regex(template: str) -> re.Pattern[str] | None:
@@ -130,6 +121,7 @@ def await_empty_room(server: Server, profile: Profile, deadline: float) -> bool:
 def launch_server(
     submission: Submission, profile: Profile, timing: Timing, template: str,
     folder: Path | None = None, extra: tuple[str, ...] = (), note=None, started=None,
+    limits: Limits = LIMITS,
 ) -> tuple[Server | None, Program, str]:
     """Start one server and wait until it listens. Returns (server or None, program,
     the port tried); retries when another program took the port first. ``note(cmd)`` is
@@ -138,7 +130,7 @@ def launch_server(
     for attempt in range(3):
         port = profile.fixed_port or free_port(HOST)
         argv = render_command(template, submission.python, host=HOST, port=port) + list(extra)
-        program = Program(argv, folder or submission.folder, name="server")
+        program = Program(argv, folder or submission.folder, name="server", limits=limits)
         if note is not None:
             note(shlex.join(argv))
         program.start()
@@ -153,7 +145,7 @@ def launch_server(
             program.stop()
             continue  # another program took the port we picked: pick again
         return None, program, f"{port}"
-    raise AssertionError("unreachable")
+    return None, program, f"{port}"
 
 
 class ServerPool:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..harness.ports import PORTS
 from ..model import SubmissionResult
 from .discover import Submission, UnsafeArchive, discover, materialize
 from .progress import Progress
@@ -156,12 +157,7 @@ def claim_ports(slot: int, count: int) -> tuple[int, int]:
     shares rule that out within a batch; give batches run at the same time ranges of
     their own with ``CHATLAB_PORT_RANGE``.
     """
-    from .. import procs
-
-    low, high = procs.PORT_RANGE
-    width = (high - low + 1) // count
-    procs.PORT_RANGE = (low + slot * width, low + (slot + 1) * width - 1)
-    return procs.PORT_RANGE
+    return PORTS.claim_share(slot, count)
 
 
 def grade_one(submission: Submission, out: str, grade: GradeFn, kwargs: dict[str, Any]) -> Outcome:

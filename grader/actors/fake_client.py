@@ -6,7 +6,7 @@ The checks drive the server through peers::
     ana.send_line("ana")
     ana.expect_line("*** welcome ana")
 
-Every wait has a deadline (see :mod:`grader.calibrate`); waiting past ``soft`` but
+Every wait has a deadline (see :mod:`grader.timing`); waiting past ``soft`` but
 getting the answer before ``hard`` fails as *too slow*, nothing by ``hard`` as *hung*.
 The same class wraps the grader's end of a connection in the fake server.
 """
@@ -19,13 +19,14 @@ import struct
 import time
 from collections.abc import Callable
 
-from .calibrate import Timing
-from .failures import Hung, Mismatch, Missing, TooSlow, Unexpected
-from .tcpqueue import wait_read
+from ..failures import Hung, Mismatch, Missing, TooSlow, Unexpected
+from ..probes.tcp_queue import wait_read
+from ..streams import LineSplitter
+from ..timing import Timing
 from .transcript import Transcript
 
 # Pause between two pieces of a line when the system cannot tell whether the other end
-# has read the first (see grader.tcpqueue): usually long enough for it to.
+# has read the first (see grader.probes.tcp_queue): usually long enough for it to.
 PIECE_GAP = 0.03
 
 
@@ -60,7 +61,7 @@ class Peer:
         self.timing = timing
         self.other = other
         self.sock = sock
-        self.buffer = bytearray()
+        self.lines = LineSplitter()  # what arrived and was not read yet
         self.eof: str | None = None  # how the connection ended, once it has
         self.quiet = False  # stop recording received lines (bulk transfers)
         # Lines to skip once each when expecting: side effects of a mistake that another
@@ -117,10 +118,8 @@ class Peer:
                 f"{self.name} could not send: {self.other} stopped reading from it."
             ) from None
         except OSError as error:
-            raise Missing(
-                f"{self.other} to keep {self.name}'s connection open",
-                f"{self.name} could not send because the connection is gone ({error}).",
-            ) from None
+            raise Missing(f"{self.name} could not send because the connection is gone ({error}).",
+                          expected=f"{self.other} to keep {self.name}'s connection open") from None
 
     def send_line(self, text: str, *, log: bool = True) -> None:
         self.send(text.encode() + b"\n", log=log)
@@ -164,7 +163,7 @@ class Peer:
             self.eof = f"broken ({error})"
         else:
             if chunk:
-                self.buffer += chunk
+                self.lines.buffer(chunk)
                 return True
             self.eof = "closed"
         self.transcript.add(self.name, "connection", f"{self.eof} by {self.other}"
@@ -183,10 +182,8 @@ class Peer:
         """The next complete line (without ``\\n``/``\\r\\n``) before the monotonic
         ``deadline``, or None. Raises Closed if the stream ends first."""
         while True:
-            end = self.buffer.find(b"\n")
-            if end >= 0:
-                raw = bytes(self.buffer[:end])
-                del self.buffer[: end + 1]
+            raw = self.lines.take_line()
+            if raw is not None:
                 line = raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
                 if not self.quiet:
                     self.transcript.add(self.name, "received", line)
@@ -198,11 +195,12 @@ class Peer:
         """Consume bytes up to and including ``text`` (a prompt needs no newline)."""
         wanted = text.encode()
         while True:
-            at = self.buffer.find(wanted)
+            pending = self.lines.pending
+            at = pending.find(wanted)
             if at >= 0:
                 end = at + len(wanted)
-                self.transcript.add(self.name, "received", show(bytes(self.buffer[:end])))
-                del self.buffer[:end]
+                self.transcript.add(self.name, "received", show(bytes(pending[:end])))
+                del pending[:end]
                 return True
             if not self._fill(deadline):
                 return False
@@ -228,11 +226,9 @@ class Peer:
         except Closed as closed:
             happened = (f"{self.other} {closed.how} the connection"
                         if closed.how in ("closed", "reset") else f"the connection {closed.how}")
-            raise Missing(
-                shown,
-                f"{self.name} expected {desc}, but {happened} first.{why}",
-                actual=f"connection {closed.how}",
-            ) from None
+            raise Missing(f"{self.name} expected {desc}, but {happened} first.{why}",
+                          expected=shown,
+                          actual=f"connection {closed.how}") from None
         if line is None:
             raise Hung(
                 f"{self.name} waited {self.timing.hard:.1f} s for {desc}, but nothing arrived."
@@ -242,9 +238,8 @@ class Peer:
             )
         ok = (expected is None or line == expected) and (accept is None or accept(line))
         if not ok:
-            raise Mismatch(shown, line,
-                           f"{self.name} expected {desc} as its next line, but got another"
-                           f" line.{why}")
+            raise Mismatch(f"{self.name} expected {desc} as its next line, but got another"
+                           f" line.{why}", expected=shown, actual=line)
         elapsed = time.monotonic() - start
         if elapsed > self.timing.soft:
             raise TooSlow(
@@ -274,10 +269,8 @@ class Peer:
                     actual="still open",
                 )
             raise Unexpected(
-                line,
                 f"{self.name} got a line where the connection should have closed.{why}",
-                expected="the connection closed",
-            )
+                expected="the connection closed", actual=line)
 
     def drain_closed(self, deadline: float) -> bool:
         """Read and discard until the stream ends; False if it did not by ``deadline``."""
@@ -285,20 +278,11 @@ class Peer:
             try:
                 if not self._fill(deadline):
                     return False
-                self.buffer.clear()
+                self.lines.finish()
             except Closed:
                 return True
 
     # -- ending --------------------------------------------------------------------
-
-    def shutdown_write(self) -> None:
-        """Half-close: the other side reads end-of-file, we can still read."""
-        assert self.sock is not None
-        self.transcript.add(self.name, "closed", "its sending side (FIN)")
-        try:
-            self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
 
     def reset(self) -> None:
         """Abort the connection with a TCP reset (what a killed process may cause)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from .model import TranscriptEntry
+from ..model import TranscriptEntry
 
 MAX_ENTRIES = 400  # beyond this, entries are counted but not kept (bursts, leak loops)
 MAX_TEXT = 300  # characters of one entry's text kept for display

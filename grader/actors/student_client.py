@@ -6,8 +6,8 @@ the pty is created with echo off (``echo=False``), and checks only ever look on 
 text the *fake server* sent, never for text the grader typed; what the client sends is
 checked where it arrives, at the fake server.
 
-The client runs in the sandbox (:mod:`grader.sandbox`) under the same limits as the
-servers (:data:`grader.procs.LIMITS`): the pty child is started with the sandbox's
+The client runs in the sandbox (:mod:`grader.harness.sandbox`) under the same limits as the
+servers (:data:`grader.harness.programs.LIMITS`): the pty child is started with the sandbox's
 environment and pre-exec function, then adopted, so :meth:`ClientSession.stop` kills it
 and everything it started, and :attr:`ClientSession.limit_exceeded` says which limit, if
 any, stopped it.
@@ -23,10 +23,10 @@ from collections.abc import Sequence
 
 import pexpect
 
-from .calibrate import Timing
-from .failures import Crashed, Hung, Missing, TooSlow
-from .procs import LIMITS, sandbox
-from .sandbox import Launch, Limits, limit_from_output
+from ..failures import Crashed, Hung, Missing, TooSlow
+from ..harness.programs import LIMITS, sandbox
+from ..harness.sandbox import Launch, Limits, limit_from_output
+from ..timing import Timing
 from .transcript import Transcript
 
 SCREEN_CAP = 64 * 1024
@@ -120,11 +120,9 @@ class ClientSession:
             try:
                 self._pump(deadline - time.monotonic())
             except pexpect.EOF:
-                raise Missing(
-                    desc,
-                    f"The client exited before showing {desc}.",
-                    actual=self._last_lines(),
-                ) from None
+                raise Missing(f"The client exited before showing {desc}.",
+                              expected=desc,
+                              actual=self._last_lines()) from None
         elapsed = time.monotonic() - start
         if elapsed > self.timing.soft:
             raise TooSlow(
@@ -154,7 +152,7 @@ class ClientSession:
 
     @property
     def limit_exceeded(self) -> str | None:
-        """Which resource limit stopped the client (see grader.sandbox), or None."""
+        """Which resource limit stopped the client (see grader.harness.sandbox), or None."""
         return self.guard.limit_exceeded or limit_from_output(self.screen)
 
     # -- typing --------------------------------------------------------------------

@@ -41,12 +41,13 @@ import threading
 import time
 import uuid
 import weakref
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from ..streams import OutputTail
 
 try:
     import resource
@@ -136,7 +137,7 @@ class SandboxedProcess:
         self._lock = threading.Lock()
         self._limit: str | None = None
         self._known: dict[int, float] = {}  # pid -> create_time, every member ever seen
-        self._tails = {"stdout": _Tail(limits.output_kept), "stderr": _Tail(limits.output_kept)}
+        self._tails = {name: OutputTail(limits.output_kept) for name in ("stdout", "stderr")}
         self._done = threading.Event()
         self._readers = [
             threading.Thread(target=self._read, args=(name,), daemon=True, name=f"sandbox-{name}")
@@ -494,30 +495,6 @@ class Sandbox:
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-class _Tail:
-    """The last ``cap`` bytes of a stream, and how many bytes came in all."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.total = 0
-        self._chunks: deque[bytes] = deque()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def add(self, chunk: bytes) -> None:
-        with self._lock:
-            self.total += len(chunk)
-            self._chunks.append(chunk[-self.cap :])
-            self._size += len(self._chunks[-1])
-            while self._size - len(self._chunks[0]) >= self.cap:
-                self._size -= len(self._chunks.popleft())
-
-    def text(self) -> str:
-        with self._lock:
-            data = b"".join(self._chunks)[-self.cap :]
-        return data.decode("utf-8", "replace")
 
 
 def process_table() -> dict[int, tuple[int, int]]:

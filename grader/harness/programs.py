@@ -1,7 +1,7 @@
 """Starting and stopping the submission's programs.
 
 Every server the grader starts goes through :class:`Program`, which runs it in the
-sandbox (:mod:`grader.sandbox`): in its own session, under resource limits (memory,
+sandbox (:mod:`grader.harness.sandbox`): in its own session, under resource limits (memory,
 threads, processes, CPU time, output), watched by a thread that stops it when it goes
 over one of them. :meth:`Program.stop` sends SIGTERM, then kills every member after a
 grace period, including grandchildren that left the process group. Processes are owned
@@ -14,7 +14,6 @@ stopped the program; :func:`describe_limit` words it for a student.
 from __future__ import annotations
 
 import os
-import random
 import re
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from collections.abc import Sequence
 
 import psutil
 
+from ..streams import LineSplitter, OutputTail
 from .sandbox import (
     CPU_LIMIT,
     FILE_SIZE_LIMIT,
@@ -45,57 +45,28 @@ LIMITS = Limits(
 OUTPUT_CAP = 64 * 1024  # characters of output kept for display (the tail)
 LINES_CAP = 20000  # lines kept for pattern waits
 GRACE = 1.0  # seconds between SIGTERM and SIGKILL
-# Ports below the kernel's ephemeral range, so no outgoing connection can hold the
-# port we picked between our check and the server's bind(). CHATLAB_PORT_RANGE
-# ("21000-24999") gives a grader its own range, e.g. two batches run at once.
-DEFAULT_PORT_RANGE = (20000, 32000)
+class Sandboxes:
+    """One :class:`Sandbox` per set of limits, made on first use and kept for the run
+    (making one sets this process up as a child subreaper, which takes a moment)."""
+
+    def __init__(self) -> None:
+        self._boxes: dict[Limits, Sandbox] = {}
+        self._lock = threading.Lock()
+
+    def get(self, limits: Limits) -> Sandbox:
+        with self._lock:
+            box = self._boxes.get(limits)
+            if box is None:
+                box = self._boxes[limits] = Sandbox(limits)
+            return box
 
 
-def port_range(setting: str | None) -> tuple[int, int]:
-    """The range a ``CHATLAB_PORT_RANGE`` value ("LOW-HIGH") names; the default if unset.
-    Raises ValueError, naming the setting, if it is malformed."""
-    if not setting:
-        return DEFAULT_PORT_RANGE
-    try:
-        low, high = (int(part) for part in setting.split("-"))
-    except ValueError:
-        raise ValueError(f"CHATLAB_PORT_RANGE={setting!r}: expected LOW-HIGH,"
-                         " like 21000-24999") from None
-    if not 1024 <= low < high <= 65535:
-        raise ValueError(f"CHATLAB_PORT_RANGE={setting!r}: expected 1024 <= LOW < HIGH"
-                         " <= 65535")
-    return low, high
-
-
-PORT_RANGE = port_range(os.environ.get("CHATLAB_PORT_RANGE"))
-
-_port_lock = threading.Lock()
-_boxes: dict[Limits, Sandbox] = {}
-_boxes_lock = threading.Lock()
+SANDBOXES = Sandboxes()
 
 
 def sandbox(limits: Limits = LIMITS) -> Sandbox:
-    """The sandbox that starts programs under ``limits``: one per set of limits, made
-    once (making one sets this process up as a child subreaper, which takes a moment)."""
-    with _boxes_lock:
-        box = _boxes.get(limits)
-        if box is None:
-            box = _boxes[limits] = Sandbox(limits)
-        return box
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port on ``host`` nobody listens on right now, outside the ephemeral range."""
-    with _port_lock:
-        for _ in range(200):
-            port = random.randint(*PORT_RANGE)
-            with socket.socket() as probe:
-                try:
-                    probe.bind((host, port))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port found on the loopback interface")
+    """The sandbox that starts programs under ``limits`` (see :class:`Sandboxes`)."""
+    return SANDBOXES.get(limits)
 
 
 class Program:
@@ -122,8 +93,8 @@ class Program:
         self._cond = threading.Condition()
         self._lines: list[str] = []
         self._dropped_lines = 0
-        self._partial = b""
-        self._tail = ""
+        self._splitter = LineSplitter(max_line=OUTPUT_CAP)
+        self._tail = OutputTail(OUTPUT_CAP)
         self._eof = False
 
     # -- life cycle ----------------------------------------------------------------
@@ -176,7 +147,7 @@ class Program:
 
     @property
     def limit_exceeded(self) -> str | None:
-        """Which resource limit stopped the program (see grader.sandbox), or None."""
+        """Which resource limit stopped the program (see grader.harness.sandbox), or None."""
         return None if self._box is None else self._box.limit_exceeded
 
     def survivors(self) -> list[psutil.Process]:
@@ -189,19 +160,15 @@ class Program:
         """Called by the sandbox's reader thread with each chunk; ``b""`` at the end."""
         with self._cond:
             if not chunk:
-                if self._partial:
-                    self._add_line(self._partial)
-                    self._partial = b""
+                rest = self._splitter.finish()
+                if rest:
+                    self._add_line(rest)
                 self._eof = True
                 self._cond.notify_all()
                 return
-            self._tail = (self._tail + chunk.decode("utf-8", "replace"))[-OUTPUT_CAP:]
-            data = self._partial + chunk
-            *complete, self._partial = data.split(b"\n")
-            # A line without end must not grow without end: keep its last part.
-            self._partial = self._partial[-OUTPUT_CAP:]
-            for raw in complete:
-                self._add_line(raw[-OUTPUT_CAP:])
+            self._tail.add(chunk)
+            for raw in self._splitter.feed(chunk):
+                self._add_line(raw)
             self._cond.notify_all()
 
     def _add_line(self, raw: bytes) -> None:
@@ -213,8 +180,7 @@ class Program:
 
     def output(self) -> str:
         """The last ~64 KiB the program printed (stdout and stderr)."""
-        with self._cond:
-            return self._tail
+        return self._tail.text()
 
     def lines(self, since: int = 0) -> list[str]:
         """The lines printed from number ``since`` on (those still kept)."""
@@ -298,15 +264,6 @@ def wait_listening(
             if owned or (owned is None and _accepts(host, port)):
                 return True
     return False
-
-
-def family(pid: int) -> list[psutil.Process]:
-    """Process ``pid`` and its descendants now (empty if it is gone)."""
-    try:
-        process = psutil.Process(pid)
-        return [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return []
 
 
 def _listens_on(pid: int, port: int) -> bool | None:

@@ -22,8 +22,8 @@ import argparse
 import contextlib
 import json
 import math
-import re
 import selectors
+import shlex
 import socket
 import sys
 import time
@@ -31,13 +31,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .sandbox import Limits, Sandbox, SandboxedProcess
+from ..harness.programs import Program
+from ..harness.sandbox import Limits
+from ..harness.servers import Submission, launch_server
+from ..profile import Profile
+from ..streams import LineSplitter
+from ..timing import Timing
 
 NICK_PREFIX = "load"
 END = b"end"
 WELCOME = b"*** welcome "
 RECV_BYTES = 65536
-LISTENING = re.compile(rb"listening on \S*?:(\d+)")
 
 
 @dataclass
@@ -102,7 +106,7 @@ class _Client:
     def __init__(self, index: int, sock: socket.socket, senders: int, lines: int) -> None:
         self.index = index
         self.sock = sock
-        self.inbox = bytearray()
+        self.inbox = LineSplitter()
         self.outbox = bytearray(f"{NICK_PREFIX}{index}\n".encode())
         self.welcomed = False
         self.closed = False
@@ -249,13 +253,7 @@ class LoadRun:
             self._close(client)
             return
         now_ns = time.monotonic_ns()
-        client.inbox += data
-        end = client.inbox.rfind(b"\n")
-        if end < 0:
-            return
-        lines = bytes(client.inbox[:end]).split(b"\n")
-        del client.inbox[: end + 1]
-        for line in lines:
+        for line in client.inbox.feed(data):
             self._on_line(client, line, now_ns)
 
     def _on_line(self, client: _Client, line: bytes, now_ns: int) -> None:
@@ -336,34 +334,24 @@ def raise_descriptor_limit() -> None:
 
 
 def spawn_server(
-    script: str | Path, host: str, clients: int, timeout: float = 15.0
-) -> tuple[SandboxedProcess, int]:
-    """Start ``python script --host host --port 0`` in the sandbox; (process, port).
+    script: str | Path, host: str, clients: int
+) -> tuple[Program, int]:
+    """Start ``python script --host host --port P`` the way the grader starts a
+    submission's server (sandboxed, on a free port, waited for until it listens);
+    (program, port).
 
     Limits are generous (two threads per client is normal for a threaded server) but
     still there, since the script may be a student's."""
     script = Path(script).resolve()
     limits = Limits(memory=None, threads=4 * clients + 64, cpu_seconds=None)
-    box = Sandbox(limits)
-    found: list[int] = []
-    seen = bytearray()
-
-    def watch(chunk: bytes) -> None:
-        if not found:
-            seen.extend(chunk)
-            match = LISTENING.search(seen)
-            if match:
-                found.append(int(match.group(1)))
-
-    argv = [sys.executable, script.name, "--host", host, "--port", "0"]
-    proc = box.start(argv, cwd=script.parent, merge_output=True, on_output=watch)
-    deadline = time.monotonic() + timeout
-    while not found and time.monotonic() < deadline and proc.wait(0.02) is None:
-        pass
-    if not found:
-        proc.stop()
-        raise RuntimeError(f"{script} did not print 'listening on': {proc.output()[-500:]}")
-    return proc, found[0]
+    submission = Submission(script.parent, python=sys.executable)
+    template = f"{{python}} {shlex.quote(script.name)} --host {host} --port {{port}}"
+    server, program, _ = launch_server(submission, Profile(), Timing(), template,
+                                       limits=limits)
+    if server is None:
+        program.stop()
+        raise RuntimeError(f"{script} did not start listening: {program.output()[-500:]}")
+    return program, server.port
 
 
 def run_load(

@@ -19,10 +19,8 @@ import sys
 import time
 from dataclasses import dataclass, replace
 
-import psutil
-
 TYPICAL_SPAWN = 0.035  # seconds to start `python -c "import socket, threading"` when idle
-# (the package-free interpreter of grader.runtime, which runs the submission)
+# (the package-free interpreter of grader.harness.interpreter, which runs the submission)
 TYPICAL_ROUND_TRIP = 0.0003  # seconds for one small loopback round trip when idle
 MAX_SCALE = 4.0  # so a hung program is still reported within HARD * 4 s
 SOFT = 1.5  # seconds: an answer should come within this (times the scale)
@@ -105,40 +103,3 @@ def calibrate(python: str = sys.executable) -> Timing:
     """Measure this machine now and return the deadlines to use (never below the floor)."""
     ratio = max(_spawn(python) / TYPICAL_SPAWN, _round_trip() / TYPICAL_ROUND_TRIP)
     return Timing(scale=round(min(MAX_SCALE, max(1.0, ratio)), 2))
-
-
-class Spinner:
-    """A reference busy loop: a process that only spins, in its own session like the
-    programs under test. Its CPU time over an interval is what the machine gave one
-    spinning thread then, which a measured program's CPU time is compared with::
-
-        with Spinner() as spinner:
-            ...
-            spinner.cpu()  # CPU seconds it got so far
-    """
-
-    def __init__(self, python: str = sys.executable) -> None:
-        self._argv = [python, "-S", "-c", "while True: pass"]
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._ps: psutil.Process | None = None
-
-    def __enter__(self) -> Spinner:
-        self._proc = subprocess.Popen(
-            self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        self._ps = psutil.Process(self._proc.pid)
-        return self
-
-    def cpu(self) -> float:
-        """CPU seconds (user + system) the spinner has used since it started."""
-        assert self._ps is not None, "use it in a with block"
-        try:
-            times = self._ps.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return times.user + times.system
-
-    def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            self._proc.kill()  # by its PID: it is our own child
-            self._proc.wait()

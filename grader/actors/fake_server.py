@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 import time
 
-from .calibrate import Timing
-from .failures import Hung
-from .peers import Peer
+from ..failures import Hung
+from ..timing import Timing
+from .fake_client import Peer
 from .transcript import Transcript
 
 

@@ -1,0 +1,82 @@
+"""Threads and descriptors of a program under test, and waiting for them to settle.
+
+Thread and descriptor counts have no event to wait on, so every wait here polls, with a
+deadline, and stops early when the program exits (:func:`poll_until`). Counts include a
+program's children where that is cheap enough to poll (thread ids); the plain thread
+count is the leader's alone, since finding children means reading every process's
+status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import psutil
+
+INTERVAL = 0.01  # seconds between two looks: counts change within microseconds
+
+
+class Exits(Protocol):
+    """What :func:`poll_until` needs of a program: a wait for its exit."""
+
+    def wait_exit(self, timeout: float) -> int | None: ...
+
+
+def poll_until(
+    condition: Callable[[], bool], deadline: float, program: Exits | None = None,
+    interval: float = INTERVAL,
+) -> bool | None:
+    """Look at ``condition`` until it holds (True) or the monotonic ``deadline`` passes
+    (False); None if ``program`` exits first. Between two looks it waits on the
+    program's exit, so an exit ends the wait at once."""
+    while True:
+        if condition():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        pause = min(interval, remaining)
+        if program is not None:
+            if program.wait_exit(pause) is not None:
+                return None
+        else:
+            time.sleep(pause)  # nothing to wait on: the counts have no event
+
+
+def family(pid: int) -> list[psutil.Process]:
+    """Process ``pid`` and its descendants now (empty if it is gone)."""
+    try:
+        process = psutil.Process(pid)
+        return [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def thread_count(pid: int) -> int:
+    """Threads of process ``pid`` alone (0 if it is gone)."""
+    try:
+        return psutil.Process(pid).num_threads()
+    except psutil.Error:
+        return 0
+
+
+def thread_ids(pid: int) -> set[int]:
+    """The ids of every thread of process ``pid`` and of its children (empty if gone)."""
+    ids: set[int] = set()
+    for proc in family(pid):
+        try:
+            ids.update(t.id for t in proc.threads())
+        except psutil.Error:
+            continue
+    return ids
+
+
+def usage(pid: int) -> tuple[int, int]:
+    """(threads, open descriptors) of process ``pid`` alone; (0, 0) if it is gone."""
+    try:
+        process = psutil.Process(pid)
+        return process.num_threads(), process.num_fds()
+    except psutil.Error:
+        return 0, 0

@@ -1,0 +1,1 @@
+"""Tools for instructors that are not grading: :mod:`.load`, a load generator."""
