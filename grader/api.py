@@ -78,14 +78,16 @@ def grade(
         reference=REFERENCE if REFERENCE.is_dir() else None,
     )
     the_timing = timing or calibrate(submission.python)
-    checks = run_checks(specs, submission, the_profile, the_timing, progress=progress)
+    isolation: list[str] = []
+    checks = run_checks(specs, submission, the_profile, the_timing, progress=progress,
+                        notes=isolation)
     return SubmissionResult(
         submission=folder.name or str(folder),
         checks=checks,
         duration=round(time.monotonic() - start, 3),
         profile=the_profile.name,
         grader_version=__version__,
-        notes=[the_timing.describe(), f"rubric: {the_rubric.name}"],
+        notes=[the_timing.describe(), f"rubric: {the_rubric.name}", *isolation],
     )
 
 

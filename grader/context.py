@@ -151,7 +151,7 @@ class Context:
         """Start a helper program (a white-box test) in the sandbox; stopped with the
         check like every other process. Raises Crashed if it cannot be started."""
         self._check_open()
-        program = Program(argv, cwd, name=name)
+        program = Program(argv, cwd, name=name, jail=self.submission.jail)
         self.transcript.add("grader", "started", name)
         try:
             program.start()
@@ -309,7 +309,7 @@ class Context:
                               nick=nick or "")
         self._check_open()
         session = ClientSession(argv, str(folder or self.submission.folder), self.transcript,
-                                self.timing, name=name)
+                                self.timing, name=name, jail=self.submission.jail)
         self._clients.append(session)
         if self.closed:
             session.stop()

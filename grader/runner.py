@@ -19,9 +19,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from .context import Context, ServerPool, Submission
 from .failures import CheckFailure, Crashed, NotApplicable
+from .harness.isolation import isolated_run
 from .harness.programs import Reaper
 from .model import CheckResult, Failure, FailureKind, Status
 from .profile import Profile
@@ -159,16 +161,25 @@ def run_checks(
     *,
     workers: int = WORKERS,
     progress: Progress | None = None,
+    notes: list[str] | None = None,
 ) -> list[CheckResult]:
-    """Run ``specs`` (dependencies must be included) and return results in their order."""
+    """Run ``specs`` (dependencies must be included) and return results in their order.
+
+    The run is isolated (:func:`grader.harness.isolation.isolated_run`): its programs
+    see a private copy of the submission, in a jail, on a loopback of their own where
+    the system allows; what was not protected is appended to ``notes``."""
     specs = list(specs)
     if profile.fixed_port:
         workers = 1  # one port: one server at a time
-    scheduler = _Scheduler(specs, submission, profile, timing, workers, progress)
-    try:
-        scheduler.run()
-    finally:
-        scheduler.close()
+    with isolated_run(submission.folder, submission.python) as (copy, isolation):
+        if notes is not None and isolation.note:
+            notes.append(f"Isolation: {isolation.note}.")
+        submission = replace(submission, folder=copy, jail=isolation.jail)
+        scheduler = _Scheduler(specs, submission, profile, timing, workers, progress)
+        try:
+            scheduler.run()
+        finally:
+            scheduler.close()
     return [scheduler.results[s.id] for s in specs]
 
 

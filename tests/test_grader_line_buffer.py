@@ -14,6 +14,7 @@ import pytest
 
 from grader import api
 from grader.checks.units import LINE_BUFFER_TEST
+from grader.harness import isolation
 from grader.model import FailureKind, Status
 from grader.timing import Timing
 
@@ -141,20 +142,22 @@ def test_a_protocol_that_cannot_be_imported_is_reported(tmp_path: Path) -> None:
 
 
 def test_student_code_runs_in_the_sandbox_not_in_the_grader(tmp_path: Path) -> None:
-    marker = tmp_path / "limits.txt"
     source = _with_feed(WRONG_FEEDS["one recv, one line"][0]).replace(
-        "class LineTooLong", "import os, resource\n"
-        f"open({str(marker)!r}, 'w').write("
-        "f\"{os.getpid()} {resource.getrlimit(resource.RLIMIT_AS)[0]}"
-        " {os.environ.get('CHATLAB_SANDBOX', '')}\")\n\n\nclass LineTooLong", 1)
+        "class LineTooLong", "import os, resource, sys\n"
+        "print(f\"sandboxed: {os.getpid()} {resource.getrlimit(resource.RLIMIT_AS)[0]}"
+        " {os.environ.get('CHATLAB_SANDBOX', '')} {os.getcwd()}\", file=sys.stderr)\n\n\n"
+        "class LineTooLong", 1)
     (tmp_path / "protocol.py").write_text(source)
     modules_before = {name: getattr(module, "__file__", None)
                       for name, module in sys.modules.items()}
-    _grade(tmp_path)
-    pid, address_space, token = marker.read_text().split()
+    result = _grade(tmp_path)
+    assert result.status is Status.FAILED  # the wrong feed: its output is shown
+    pid, address_space, token, cwd = result.program_output.split("sandboxed: ")[1].split()[:4]
     assert int(pid) != os.getpid()
     assert 0 < int(address_space) <= 512 * 1024 * 1024
     assert token
+    if isolation.bwrap_path() is not None:  # run in a private copy, not in the folder
+        assert cwd != str(tmp_path) and not (tmp_path / "__pycache__").exists()
     for name, module in sys.modules.items():
         assert str(tmp_path) not in str(getattr(module, "__file__", None) or ""), name
     assert set(sys.modules) >= set(modules_before)

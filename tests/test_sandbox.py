@@ -20,6 +20,7 @@ import pexpect
 import psutil
 import pytest
 
+from grader.harness.isolation import run_uid
 from grader.harness.sandbox import (
     MEMORY_LIMIT,
     MIB,
@@ -47,14 +48,18 @@ EXPECTED_LIMIT = {
 
 
 def leftovers(folder: Path) -> list[psutil.Process]:
-    """Running processes started from ``folder`` (by command line or working directory)."""
+    """Running processes started from ``folder`` (by command line or working directory),
+    or, when the grader runs them under an identity of their own, running as it."""
+    jail_uid = run_uid()
     found = []
-    for proc in psutil.process_iter(["cmdline", "cwd", "status"]):
+    for proc in psutil.process_iter(["cmdline", "cwd", "status", "uids"]):
         if proc.pid == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
             continue
         cmdline = " ".join(proc.info["cmdline"] or [])
         cwd = proc.info["cwd"] or ""
-        if str(folder) in cmdline or cwd == str(folder) or cwd.startswith(f"{folder}{os.sep}"):
+        uids = proc.info["uids"]
+        if (str(folder) in cmdline or cwd == str(folder) or cwd.startswith(f"{folder}{os.sep}")
+                or (jail_uid is not None and uids is not None and uids.real == jail_uid)):
             found.append(proc)
     return found
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import pexpect
 
 from ..failures import Crashed, Hung, Missing, TooSlow
+from ..harness.isolation import Jail
 from ..harness.programs import LIMITS, sandbox
 from ..harness.sandbox import Launch, Limits, limit_from_output
 from ..timing import Timing
@@ -47,6 +48,7 @@ class ClientSession:
         name: str = "client",
         env: dict[str, str] | None = None,
         limits: Limits = LIMITS,
+        jail: Jail | None = None,
     ) -> None:
         self.name = name
         self.limits = limits
@@ -57,7 +59,10 @@ class ClientSession:
         box = sandbox(limits)
         launch = box.prepare(environment)
         try:
-            self.child = self._spawn(argv, cwd, launch)
+            if jail is None:
+                self.child = self._spawn(argv, cwd, launch)
+            else:
+                self.child = jail.start(lambda: self._spawn(jail.wrap(argv, cwd), cwd, launch))
         except BaseException:
             if launch.cgroup is not None:
                 with contextlib.suppress(OSError):

@@ -13,6 +13,7 @@ stopped the program; :func:`describe_limit` words it for a student.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -23,7 +24,9 @@ from collections.abc import Sequence
 
 import psutil
 
+from ..probes.counts import family
 from ..streams import LineSplitter, OutputTail
+from .isolation import Jail
 from .sandbox import (
     CPU_LIMIT,
     FILE_SIZE_LIMIT,
@@ -45,6 +48,7 @@ LIMITS = Limits(
 OUTPUT_CAP = 64 * 1024  # characters of output kept for display (the tail)
 LINES_CAP = 20000  # lines kept for pattern waits
 GRACE = 1.0  # seconds between SIGTERM and SIGKILL
+START_WAIT = 2.0  # seconds bubblewrap may take to start a jailed program (~20 ms)
 class Sandboxes:
     """One :class:`Sandbox` per set of limits, made on first use and kept for the run
     (making one sets this process up as a child subreaper, which takes a moment)."""
@@ -80,11 +84,14 @@ class Program:
         env: dict[str, str] | None = None,
         name: str = "server",
         limits: Limits = LIMITS,
+        jail: Jail | None = None,
     ) -> None:
         self.argv = list(argv)
         self.cwd = os.fspath(cwd)
         self.name = name
         self.limits = limits
+        self.jail = jail
+        self._main: int | None = None  # the program's own pid, inside a jail
         self._env = dict(os.environ if env is None else env)
         self._env["PYTHONUNBUFFERED"] = "1"
         self._env.setdefault("PYTHONIOENCODING", "utf-8")
@@ -101,15 +108,26 @@ class Program:
 
     def start(self) -> None:
         """Start the process in the sandbox; raises OSError if it cannot be run at all."""
-        self._box = sandbox(self.limits).start(
-            self.argv, self.cwd, self._env, merge_output=True, on_output=self._feed
-        )
+        def spawn(argv: list[str]) -> SandboxedProcess:
+            return sandbox(self.limits).start(
+                argv, self.cwd, self._env, merge_output=True, on_output=self._feed)
+
+        if self.jail is None:
+            self._box = spawn(self.argv)
+        else:
+            self._box = self.jail.start(lambda: spawn(self.jail.wrap(self.argv, self.cwd)))
         self._proc = self._box.popen
 
     @property
     def pid(self) -> int:
+        """The program's own process: the one to count threads and descriptors of (in
+        a jail, the process bubblewrap started for it, not bubblewrap)."""
         assert self._proc is not None, "start() first"
-        return self._proc.pid
+        if self.jail is None:
+            return self._proc.pid
+        if self._main is None:
+            self._main = jailed_program(self._proc.pid, time.monotonic() + START_WAIT)
+        return self._main or self._proc.pid
 
     def poll(self) -> int | None:
         """The exit status if the process has ended, else None."""
@@ -125,8 +143,15 @@ class Program:
             return None
 
     def signal(self, signum: int) -> None:
-        """Send ``signum`` to the whole process group (ignored if it is gone)."""
+        """Send ``signum`` to the whole process group (ignored if it is gone); in a
+        jail, to the program and its descendants only, so that bubblewrap passes on
+        the program's own exit status."""
         if self._proc is None:
+            return
+        if self.jail is not None:
+            for member in family(self.pid):
+                with contextlib.suppress(psutil.Error):
+                    member.send_signal(signum)
             return
         try:
             os.killpg(self._proc.pid, signum)
@@ -215,6 +240,21 @@ class Program:
 
     def has_traceback(self) -> bool:
         return "Traceback (most recent call last)" in self.output()
+
+
+def jailed_program(leader: int, deadline: float) -> int | None:
+    """The pid of the program bubblewrap ``leader`` runs: bubblewrap starts an init
+    for the PID namespace, which starts the program. None if it is not there by
+    ``deadline`` (it exited, or bubblewrap failed)."""
+    while True:
+        with contextlib.suppress(psutil.Error):
+            for init in psutil.Process(leader).children():
+                programs = init.children()
+                if programs:
+                    return programs[0].pid
+        if time.monotonic() >= deadline or not psutil.pid_exists(leader):
+            return None
+        time.sleep(0.005)  # bubblewrap is setting up the namespaces: a few ms
 
 
 def describe_limit(reason: str, limits: Limits = LIMITS, who: str = "server") -> str:

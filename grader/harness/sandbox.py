@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import signal
 import subprocess
@@ -426,6 +427,8 @@ class Sandbox:
         self.limits = limits or Limits()
         self.subreaper = enable_subreaper()
         self._use_cgroup = cgroup
+        if cgroup:
+            sweep_cgroups()
         self._started: weakref.WeakSet[SandboxedProcess] = weakref.WeakSet()
 
     def start(
@@ -538,6 +541,44 @@ def limit_from_output(text: str) -> str | None:
     return None
 
 
+CGROUP_PREFIX = "chatlab-"  # + the grader's pid + a token
+
+
+def _cgroup_bases() -> list[Path]:
+    bases = [Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")]
+    return [base for base in bases if (base / "cgroup.procs").exists()]
+
+
+@functools.cache
+def sweep_cgroups() -> None:
+    """Empty and remove the cgroups of graders that were killed before they could (once
+    per process): every process in one is a leftover of a submission."""
+    if not sys.platform.startswith("linux"):
+        return
+    for base in _cgroup_bases():
+        with contextlib.suppress(OSError):
+            for path in base.glob(f"{CGROUP_PREFIX}*-*"):
+                pid = path.name[len(CGROUP_PREFIX):].split("-", 1)[0]
+                if not pid.isdigit() or psutil.pid_exists(int(pid)):
+                    continue
+                with contextlib.suppress(OSError):
+                    (path / "cgroup.kill").write_text("1")  # v2: the kernel kills all
+                with contextlib.suppress(OSError):
+                    for member in (path / "cgroup.procs").read_text().split():
+                        os.kill(int(member), signal.SIGKILL)
+                _wait_empty(path, 2.0)
+                _remove_cgroup(path)
+
+
+def _wait_empty(cgroup: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if not (cgroup / "cgroup.procs").read_text().strip():
+                return
+        time.sleep(0.01)  # the kernel is reaping them: no event to wait on
+
+
 def _remove_cgroup(cgroup: Path | None) -> None:
     if cgroup is not None:
         with contextlib.suppress(OSError):
@@ -645,7 +686,7 @@ def _make_cgroup(token: str, limits: Limits) -> Path | None:
     for base in candidates:
         if not (base / "cgroup.procs").exists() or not os.access(base, os.W_OK):
             continue
-        path = base / f"chatlab-{token[:12]}"
+        path = base / f"{CGROUP_PREFIX}{os.getpid()}-{token[:12]}"
         try:
             path.mkdir()
         except OSError:

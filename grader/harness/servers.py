@@ -22,6 +22,7 @@ from ..probes.counts import poll_until, thread_count
 from ..profile import Profile, log_pattern
 from ..timing import Timing
 from .interpreter import clean_python
+from .isolation import Jail
 from .ports import free_port
 from .programs import LIMITS, Program, Reaper, wait_listening
 from .sandbox import Limits
@@ -42,7 +43,8 @@ class Submission:
     server_cmd: str | None = None  # overrides the profile's server command
     client_cmd: str | None = None  # overrides the profile's client command
     reference: Path | None = None  # a correct solution, for cross-play checks
-    python: str = field(default_factory=clean_python)  # stdlib only: see grader.harness.interpreter
+    python: str = field(default_factory=clean_python)  # stdlib only: see .interpreter
+    jail: Jail | None = None  # where its programs run (see .isolation); None: unjailed
 
 
 def render_command(template: str, python: str, **values: object) -> list[str]:
@@ -130,7 +132,8 @@ def launch_server(
     for attempt in range(3):
         port = profile.fixed_port or free_port(HOST)
         argv = render_command(template, submission.python, host=HOST, port=port) + list(extra)
-        program = Program(argv, folder or submission.folder, name="server", limits=limits)
+        program = Program(argv, folder or submission.folder, name="server", limits=limits,
+                          jail=submission.jail)
         if note is not None:
             note(shlex.join(argv))
         program.start()
