@@ -174,7 +174,8 @@ def run_checks(
     with isolated_run(submission.folder, submission.python) as (copy, isolation):
         if notes is not None and isolation.note:
             notes.append(f"Isolation: {isolation.note}.")
-        submission = replace(submission, folder=copy, jail=isolation.jail)
+        submission = replace(submission, folder=copy, jail=isolation.jail,
+                             origin=submission.original)
         scheduler = _Scheduler(specs, submission, profile, timing, workers, progress)
         try:
             scheduler.run()

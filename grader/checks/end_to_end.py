@@ -61,7 +61,7 @@ def _reference(ctx: Context, name: str) -> Path:
     ref = ctx.submission.reference
     if ref is None or not (ref / name).is_file():
         raise NotApplicable(f"the reference {name} is not available")
-    if ref.resolve() == ctx.submission.folder.resolve():
+    if ref.resolve() == ctx.submission.original.resolve():
         raise NotApplicable("the submission is the reference solution itself")
     return ref
 

@@ -45,6 +45,12 @@ class Submission:
     reference: Path | None = None  # a correct solution, for cross-play checks
     python: str = field(default_factory=clean_python)  # stdlib only: see .interpreter
     jail: Jail | None = None  # where its programs run (see .isolation); None: unjailed
+    origin: Path | None = None  # the folder as given, when ``folder`` is a private copy
+
+    @property
+    def original(self) -> Path:
+        """The submission's own folder (not the private copy its programs run in)."""
+        return self.origin or self.folder
 
 
 def render_command(template: str, python: str, **values: object) -> list[str]:
