@@ -363,6 +363,33 @@ class Context:
                 )
         return None
 
+    def settle_output(self, quiet: float, deadline: float, crash_deadline: float) -> None:
+        """Wait until no program of this check has printed for ``quiet`` seconds (or
+        every one has ended), but not past ``deadline``. If the server closed one of
+        the check's connections, it may be dying: then wait, until ``crash_deadline``,
+        for it to exit or print a traceback (a program that closes its sockets with a
+        lingering close prints it only afterwards)."""
+        if any(peer.eof in ("closed", "reset") for peer in self._peers):
+            for server in self._servers:
+                program = server.program
+                while (time.monotonic() < crash_deadline and program.poll() is None
+                       and not program.has_traceback()):
+                    program.wait_line("", crash_deadline, since=program.line_count())
+            deadline = max(deadline, min(crash_deadline, time.monotonic() + quiet))
+        for client in self._clients:
+            client.read_rest(quiet, deadline)
+        for program in self._all_programs:
+            if program.poll() is not None:  # ended: read what it printed to the end
+                program.wait_output_end(deadline)
+        while time.monotonic() < deadline:
+            programs = [p for p in self._all_programs if p.poll() is None]
+            counts = [p.line_count() for p in programs]
+            wake = min(deadline, time.monotonic() + quiet)
+            printed = [p.wait_line("", wake, since=n)
+                       for p, n in zip(programs, counts, strict=True)]
+            if not any(printed):
+                return
+
     def program_output(self) -> str:
         """Tails of what the servers and clients printed, labelled, for the student."""
         parts = []

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from . import tracebacks
 from .context import Context, ServerPool, Submission
 from .failures import CheckFailure, Crashed, NotApplicable
 from .harness.isolation import isolated_run
@@ -33,6 +34,13 @@ from .timing import Timing
 POOL_AFTER = "server.starts"  # once this passes, servers are started ahead of time
 WORKERS = 3  # checks at once: mostly waiting on sockets, so a bit more than 2 cores
 BUDGET = 12.0  # seconds (scaled) one check may take before the runner stops it
+# After a failure, the output is read once no program printed for OUTPUT_QUIET seconds
+# (a traceback is printed in one go, in well under 0.1 s), at most OUTPUT_SETTLE after.
+OUTPUT_QUIET = 0.15
+OUTPUT_SETTLE = 1.0
+# A server that closed a connection it should not have may be dying; the reference
+# lingers up to 1 s on a close before it exits, so it gets a little more.
+CRASH_SETTLE = 1.5
 
 Progress = Callable[[CheckResult], None]
 
@@ -44,6 +52,8 @@ def _skip_reason(spec: CheckSpec, results: dict[str, CheckResult],
         # A dependency the profile cannot express is no obstacle: that feature is
         # simply not part of this protocol.
         if result.status not in (Status.PASSED, Status.NOT_APPLICABLE):
+            if tracebacks.is_unwritten_reason(result.reason):
+                return result.reason  # the same step is missing for this one
             special = {
                 "server.starts": "skipped: the server never accepted a connection",
                 "client.connects": "skipped: the client never connected to the server",
@@ -104,7 +114,14 @@ def _attempt(
     kept = None
     try:
         if result.status is Status.FAILED:
+            # A thread that died prints its traceback after its connection closed:
+            # wait for the output to go quiet before reading it.
+            now = time.monotonic()
+            ctx.settle_output(quiet=timing.of(OUTPUT_QUIET),
+                              deadline=now + timing.of(OUTPUT_SETTLE),
+                              crash_deadline=now + timing.of(CRASH_SETTLE))
             result.program_output = ctx.program_output()
+            _explain(result)
         elif result.status is Status.PASSED and not spec.own_server:
             kept = ctx.keep_server()
     finally:
@@ -113,9 +130,23 @@ def _attempt(
             live.discard(ctx)
     if kept is not None and pool is not None:
         pool.give_back(kept)
-    result.transcript = ctx.transcript.entries()
+    result.transcript = tracebacks.fold_transcript(ctx.transcript.entries())
     result.points = spec.points if result.status is Status.PASSED else 0.0
     return result, ctx.shared_server
+
+
+def _explain(result: CheckResult) -> None:
+    """A failure caused by an unwritten step is a skip that names the step; otherwise
+    the traceback, if any, is shown once, in the program output."""
+    step = tracebacks.unwritten_step(result.program_output)
+    if step is not None and result.failure is not None and (
+            result.failure.kind is not FailureKind.GRADER_ERROR):
+        result.status, result.reason = Status.SKIPPED, tracebacks.unwritten_reason(step)
+        result.failure = None
+        return
+    if result.failure is not None:
+        result.failure.actual = tracebacks.shorten_actual(result.failure.actual,
+                                                          result.program_output)
 
 
 def _call(spec: CheckSpec, ctx: Context, result: CheckResult) -> None:

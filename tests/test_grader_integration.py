@@ -117,7 +117,9 @@ def test_client_faults_are_decided_without_waiting_out_deadlines() -> None:
     trace = grade(_present("broken_client_traceback"), only="client.server_reset")
     reset = {c.id: c for c in trace.checks}["client.server_reset"]
     assert reset.status is Status.FAILED and reset.failure.kind.value == "crashed"
-    assert "Traceback" in (reset.failure.actual or "")
+    assert "ConnectionResetError" in (reset.failure.actual or "")  # its last line ...
+    assert reset.program_output.count("Traceback (most recent call last)") == 1  # ... once
+    assert not any("Traceback" in entry.text for entry in reset.transcript)
     assert reset.duration < _TIMING[0].hard
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import failures, registry
+from grader import api, failures, registry
 from grader.actors.transcript import MAX_ENTRIES, Transcript
 from grader.checks import all_checks
 from grader.cli import build_parser, main
@@ -561,3 +561,50 @@ def test_output_tail_keeps_the_last_bytes_and_counts_all() -> None:
     for chunk in (b"abc", b"defgh", b"ijklmnopq", b"r"):
         tail.add(chunk)
     assert tail.text() == "kl" "mnopqr" and tail.total == 18
+
+
+# -- tracebacks, shown once ------------------------------------------------------------
+
+STUB_TRACE = """listening on 127.0.0.1:5000
+Traceback (most recent call last):
+  File "server.py", line 9, in <module>
+    raise NotImplementedError("step 04: welcome (see notebooks/04_broadcast.ipynb)")
+NotImplementedError: step 04: welcome (see notebooks/04_broadcast.ipynb)
+"""
+
+
+def test_an_unwritten_step_is_named_with_its_notebook() -> None:
+    from grader import tracebacks
+
+    assert tracebacks.unwritten_step(STUB_TRACE) == 4
+    assert tracebacks.unwritten_step("NotImplementedError: step 42: no such step") is None
+    assert tracebacks.unwritten_step("ValueError: step 04") is None
+    reason = tracebacks.unwritten_reason(4)
+    assert reason == "step 04 is not written yet — see notebooks/04_broadcast.ipynb"
+    assert tracebacks.is_unwritten_reason(reason)
+
+
+def test_a_traceback_in_the_output_is_not_repeated_in_actual_nor_the_transcript() -> None:
+    from grader import tracebacks
+    from grader.model import TranscriptEntry
+
+    short = tracebacks.shorten_actual(STUB_TRACE, STUB_TRACE)
+    assert short.startswith("NotImplementedError: step 04") and "File" not in short
+    assert tracebacks.shorten_actual("'connection closed'", STUB_TRACE) == "'connection closed'"
+    printed = [TranscriptEntry(0.1, "client", "printed", line)
+               for line in STUB_TRACE.splitlines()]
+    folded = tracebacks.fold_transcript(
+        [TranscriptEntry(0.0, "server", "sent", "hi"), *printed,
+         TranscriptEntry(0.2, "server", "closed", "")])
+    assert [e.action for e in folded] == ["sent", "printed", "printed", "closed"]
+    assert "NotImplementedError: step 04" in folded[2].text and "see the program output" in (
+        folded[2].text)
+
+
+def test_a_check_whose_stub_raised_is_skipped_naming_the_step() -> None:
+    result = api.grade(Path(__file__).resolve().parent.parent / "lab",
+                       only="server.welcome", timing=TIMING)
+    welcome = {c.id: c for c in result.checks}["server.welcome"]
+    assert welcome.status is Status.SKIPPED and welcome.failure is None
+    assert welcome.reason.startswith("step 0") and "is not written yet — see notebooks/" in (
+        welcome.reason)

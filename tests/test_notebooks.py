@@ -58,7 +58,7 @@ DEMO_FAILURE_MARKERS = (
 )
 # How the grader's report shows a failure: a ✗ mark, or "N failed" with N > 0.
 FAILED_MARK = "✗"
-FAILED_COUNT = re.compile(r"\b([1-9]\d*) failed\b")
+FAILED_COUNT = re.compile(r"\b([1-9]\d*) (failed|skipped)\b")
 CHECK_CALL = re.compile(r"^\s*check\(", re.MULTILINE)
 ANSI_COLOR = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -71,6 +71,7 @@ class ClientSession:
         self.guard = box.adopt(self.child.pid, launch)
         self.screen = ""  # everything the client printed, "\r\n" turned into "\n"
         self.printed_lines = 0  # lines printed so far, kept on the screen or not
+        self._unlogged = ""  # the line being printed, not in the transcript yet
         self.exitstatus: int | None = None
         self.transcript.add(name, "started", " ".join(argv))
 
@@ -90,6 +91,19 @@ class ClientSession:
 
     # -- reading the screen --------------------------------------------------------
 
+    def read_rest(self, quiet: float, deadline: float) -> None:
+        """Read what the client printed until it was quiet for ``quiet`` seconds, its
+        output ended, or the monotonic ``deadline`` (after a failure, so the screen
+        shown holds a traceback printed at the last moment)."""
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                if not self._pump(min(quiet, remaining)):
+                    break
+            except (pexpect.EOF, OSError):
+                break
+        self._log_lines(self._unlogged)  # a prompt, or a line cut off: shown as it is
+        self._unlogged = ""
+
     def _pump(self, timeout: float) -> bool:
         """Read what the client printed; False if it printed nothing in ``timeout``.
         Raises EOF (pexpect) when the client has exited and everything was read."""
@@ -97,13 +111,24 @@ class ClientSession:
             data = self.child.read_nonblocking(65536, timeout=max(0.0, timeout))
         except pexpect.TIMEOUT:
             return False
+        except pexpect.EOF:
+            self._log_lines(self._unlogged + "\n")  # the last line, printed without end
+            self._unlogged = ""
+            raise
         text = data.replace("\r\n", "\n")
         self.printed_lines += text.count("\n")
         self.screen = (self.screen + text)[-SCREEN_CAP:]
+        # Only whole lines go to the transcript: a read may end in the middle of one.
+        complete, _, self._unlogged = (self._unlogged + text).rpartition("\n")
+        self._unlogged = self._unlogged[-SCREEN_CAP:]
+        if complete or text.endswith("\n"):
+            self._log_lines(complete)
+        return True
+
+    def _log_lines(self, text: str) -> None:
         for line in text.splitlines():
             if line.strip():
                 self.transcript.add(self.name, "printed", line.strip("\r"))
-        return True
 
     def cursor(self) -> int:
         """A position on the screen: pass it to :meth:`expect_screen` to look after it."""

@@ -238,6 +238,17 @@ class Program:
                     return None
                 self._cond.wait(min(remaining, 0.1))
 
+    def wait_output_end(self, deadline: float) -> bool:
+        """Wait until everything the program printed has been read (its output ended);
+        False if it had not by the monotonic ``deadline``."""
+        with self._cond:
+            while not self._eof:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.1))
+            return True
+
     def has_traceback(self) -> bool:
         return "Traceback (most recent call last)" in self.output()
 

@@ -49,10 +49,12 @@ def _details(c: CheckResult) -> str:
 def render_html(result: SubmissionResult) -> str:
     """A self-contained HTML fragment (no scripts), fit for a notebook cell."""
     passed = sum(c.status is Status.PASSED for c in result.checks)
+    skipped = sum(c.status is Status.SKIPPED for c in result.checks)
     ok = result.all_passed
     head = (f'<p style="font-weight:bold;color:{"#1a7f37" if ok else "#cf222e"}">'
-            f"{passed}/{len(result.checks)} checks passed · {result.score:g}/"
-            f"{result.max_score:g} points · {result.duration:.1f} s</p>")
+            f"{passed}/{len(result.checks)} checks passed"
+            + (f" · {skipped} skipped" if skipped else "")
+            + f" · {result.score:g}/{result.max_score:g} points · {result.duration:.1f} s</p>")
     table = f"<table>{''.join(_row(c) for c in result.checks)}</table>"
     failed = "".join(_details(c) for c in result.checks if c.status is Status.FAILED)
     return f'<div class="chatlab-grader">{head}{table}{failed}</div>'

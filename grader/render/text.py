@@ -78,7 +78,9 @@ def render_text(result: SubmissionResult, color: bool = False) -> str:
     lines += table(result, color)
     for c in failed:
         lines += details(c, color)
+    skipped = sum(c.status is Status.SKIPPED for c in result.checks)
     summary = (f"score {_points(result.score)}/{_points(result.max_score)} · {passed} passed"
-               f" · {len(failed)} failed · {result.duration:.1f} s")
-    lines += ["", _paint(summary, "1;32" if not failed else "1;31", color)]
+               f" · {len(failed)} failed" + (f" · {skipped} skipped" if skipped else "")
+               + f" · {result.duration:.1f} s")
+    lines += ["", _paint(summary, "1;32" if result.all_passed else "1;31", color)]
     return "\n".join(lines) + "\n"
