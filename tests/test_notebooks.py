@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -203,6 +204,18 @@ def test_kernel_runs_this_python(kernel_env):
     nbclient.NotebookClient(nb, timeout=60, kernel_name=KERNEL_NAME).execute()
     shown = output_text(nb.cells[0]).strip()
     assert Path(shown).resolve() == Path(sys.executable).resolve()
+
+
+@pytest.mark.parametrize("command", ["lab", "nbconvert"])
+def test_jupyter_runs_in_this_environment(command):
+    """`jupyter lab notebooks` (and nbconvert) work from the course environment itself."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    assert jupyter.exists(), f"{jupyter} is missing: install the course extra (make demo)"
+    done = subprocess.run(
+        [str(jupyter), command, "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.fullmatch(r"\d+\.\d+\S*", done.stdout.strip()), done.stdout
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
