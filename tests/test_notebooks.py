@@ -1,15 +1,17 @@
 """The course notebooks run from top to bottom, against the model answer and the skeleton.
 
-Each notebook is executed in a real Jupyter kernel (nbclient), twice:
+Each notebook is executed in a real Jupyter kernel (nbclient), as a student would run it,
+twice:
 
-* with ``CHATLAB_SUBMISSION=reference_solution``: no cell raises, no demo says it could not
-  run, and every check cell reports all checks green;
-* against the untouched ``lab/`` skeleton (``CHATLAB_SUBMISSION`` unset): the notebook still
-  runs to the end, and the check cell of every step that has a ``TODO`` in ``lab/`` reports
+* with ``CODE = "reference_solution"`` in its setup cell: no cell raises, no demo says it
+  could not run, and every check cell reports all checks green;
+* as it is stored (``CODE = "lab"``, the untouched skeleton): the notebook still runs to
+  the end, and the check cell of every step that has a ``TODO`` in ``lab/`` reports
   failures.
 
-The notebooks themselves are stored without outputs or execution counts. The time each
-run takes is printed at the end of the session (and recorded as a junit property).
+The notebooks share their helpers through ``notebooks/course.py``, start with the same setup
+cell (``course.SETUP_CELL``) and are stored without outputs or execution counts. The time
+each run takes is printed at the end of the session (and recorded as a junit property).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+from chatpeer import load_module
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -43,7 +46,8 @@ COURSE = [
 ]
 REFERENCE = ROOT / "reference_solution"
 LAB = ROOT / "lab"
-ENV_SUBMISSION = "CHATLAB_SUBMISSION"
+course = load_module(NOTEBOOK_DIR / "course.py", "course")
+CODE_LINE = 'CODE = "lab"'  # in course.SETUP_CELL: the line a student changes
 KERNEL_NAME = "python3"
 CELL_TIMEOUT = 120  # seconds for one cell; a whole notebook normally takes seconds
 
@@ -57,6 +61,8 @@ DEMO_FAILURE_MARKERS = (
     "every visit leaves something behind",
     "remembers nothing yet",
 )
+# Helpers shared by several notebooks belong in notebooks/course.py, not in their cells.
+MAX_SHARED_LINES = 15
 # How the grader's report shows a failure: a ✗ mark, or "N failed" with N > 0.
 FAILED_MARK = "✗"
 FAILED_COUNT = re.compile(r"\b([1-9]\d*) failed\b")
@@ -108,9 +114,17 @@ def kernel_env(tmp_path_factory):
         yield
 
 
-def execute(path: Path, label: str):
-    """Run the notebook at ``path`` in a fresh kernel, in its folder; the executed copy."""
+def execute(path: Path, label: str, code: str | Path = "lab", until: str | None = None):
+    """Run the notebook at ``path`` in a fresh kernel, in its folder, with ``CODE = code`` in
+    its setup cell (as a student would set it); the executed copy. With ``until``, only the
+    cells up to the first code cell that contains that text run."""
     nb = nbformat.read(path, as_version=4)
+    setup = [cell for cell in nb.cells if cell.source == course.SETUP_CELL]
+    assert len(setup) == 1, f"{path.name} has no setup cell (course.SETUP_CELL)"
+    setup[0].source = setup[0].source.replace(CODE_LINE, f"CODE = {str(code)!r}")
+    if until is not None:
+        last = next(i for i, cell in enumerate(nb.cells) if until in cell.source)
+        nb.cells = nb.cells[: last + 1]
     client = nbclient.NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,
@@ -206,6 +220,53 @@ def test_kernel_runs_this_python(kernel_env):
     assert Path(shown).resolve() == Path(sys.executable).resolve()
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_starts_with_the_setup_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert first_code.source == course.SETUP_CELL, (
+        f"{path.name}: the first code cell must be course.SETUP_CELL, word for word"
+    )
+    assert CODE_LINE in course.SETUP_CELL
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_title_names_the_step(path):
+    nb = nbformat.read(path, as_version=4)
+    first_line = nb.cells[0].source.splitlines()[0]
+    assert first_line.startswith(f"# Step {step_of(path):02d} · "), first_line
+
+
+def code_passages(path: Path, length: int) -> list[tuple[str, ...]]:
+    """Every run of ``length`` consecutive non-blank lines inside one code cell, in order."""
+    nb = nbformat.read(path, as_version=4)
+    passages: dict[tuple[str, ...], None] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = [line.rstrip() for line in cell.source.splitlines() if line.strip()]
+        starts = range(len(lines) - length + 1)
+        passages.update(dict.fromkeys(tuple(lines[i : i + length]) for i in starts))
+    return list(passages)
+
+
+def test_no_two_notebooks_share_a_long_passage():
+    """No code passage of more than MAX_SHARED_LINES lines appears in two notebooks."""
+    first_seen: dict[tuple[str, ...], str] = {}
+    shared: dict[tuple[str, str], str] = {}  # (notebook, notebook): a line of what they share
+    for path in NOTEBOOKS:
+        for passage in code_passages(path, MAX_SHARED_LINES + 1):
+            if passage in first_seen:
+                shared.setdefault((first_seen[passage], path.name), passage[0])
+            else:
+                first_seen[passage] = path.name
+    assert not shared, (
+        f"code passages of more than {MAX_SHARED_LINES} lines repeated across notebooks (move"
+        " them into notebooks/course.py):\n"
+        + "\n".join(f"{a} and {b}: {line}" for (a, b), line in sorted(shared.items()))
+    )
+
+
 @pytest.mark.parametrize("command", ["lab", "nbconvert"])
 def test_jupyter_runs_in_this_environment(command):
     """`jupyter lab notebooks` (and nbconvert) work from the course environment itself."""
@@ -219,9 +280,8 @@ def test_jupyter_runs_in_this_environment(command):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_runs_green_against_the_reference(path, kernel_env, monkeypatch, record_property):
-    monkeypatch.setenv(ENV_SUBMISSION, str(REFERENCE))
-    nb = execute(path, "reference")
+def test_runs_green_against_the_reference(path, kernel_env, record_property):
+    nb = execute(path, "reference", code="reference_solution")
     record_property("seconds", round(DURATIONS[f"{path.stem} (reference)"], 2))
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -245,8 +305,7 @@ def test_runs_green_against_the_reference(path, kernel_env, monkeypatch, record_
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_runs_to_the_end_against_the_skeleton(path, kernel_env, monkeypatch, record_property):
-    monkeypatch.delenv(ENV_SUBMISSION, raising=False)
+def test_runs_to_the_end_against_the_skeleton(path, kernel_env, record_property):
     nb = execute(path, "skeleton")
     record_property("seconds", round(DURATIONS[f"{path.stem} (skeleton)"], 2))
     reports = check_reports(nb)
