@@ -9,6 +9,9 @@ twice:
   the end, and the check cell of every step that has a ``TODO`` in ``lab/`` reports
   failures.
 
+Notebook 06 also runs once on the code of a student who finished steps 01-05, where its
+leak demo must agree with the grader's ``server.no_leak``.
+
 The notebooks share their helpers through ``notebooks/course.py``, start with the same setup
 cell (``course.SETUP_CELL``) and are stored without outputs or execution counts. The time
 each run takes is printed at the end of the session (and recorded as a junit property).
@@ -57,8 +60,8 @@ NOT_YET_MARKERS = ("✋", "did not work yet")
 DEMO_FAILURE_MARKERS = (
     "✗",
     "the chat froze",
-    "the server is stuck",
-    "every visit leaves something behind",
+    "left behind:",
+    "bob missed",
     "remembers nothing yet",
 )
 # Helpers shared by several notebooks belong in notebooks/course.py, not in their cells.
@@ -316,6 +319,38 @@ def test_runs_to_the_end_against_the_skeleton(path, kernel_env, record_property)
                 f"{path.name}: against the untouched skeleton a check cell reports no "
                 f"failure:\n{report}"
             )
+
+
+@pytest.fixture(scope="module")
+def before_step_06(tmp_path_factory) -> Path:
+    """The code of a student who has finished steps 01-05 and nothing else."""
+    make_lab = load_module(ROOT / "scripts" / "make_lab.py", "make_lab_for_notebooks")
+    folder = tmp_path_factory.mktemp("through_step_05")
+    for name, text in make_lab.generated_files(solved=range(1, 6)).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_leak_demo_agrees_with_the_grader(kernel_env, before_step_06):
+    """Before step 06, notebook 06's leak demo reports what it measured, and its one-at-a-time
+    part (the scenario of the grader's server.no_leak) has the grader's verdict."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from grader.api import grade
+    finally:
+        sys.path.remove(str(ROOT))
+    nb = execute(
+        NOTEBOOK_DIR / "06_robustness.ipynb", "up to the leak demo, through step 05",
+        code=before_step_06, until="ONE_BY_ONE",
+    )
+    text = output_text(nb.cells[-1])
+    [one_by_one] = [line for line in text.splitlines() if "one at a time" in line]
+    checks = grade(before_step_06, only="server.no_leak").checks
+    no_leak = next(check for check in checks if check.id == "server.no_leak")
+    assert ("nothing stayed behind" in one_by_one) == no_leak.passed, (
+        f"server.no_leak {no_leak.status}, the demo said:\n{text}"
+    )
+    assert "stuck" not in text, text
 
 
 def test_grader_hints_name_existing_sections():
