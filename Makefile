@@ -37,9 +37,10 @@ stress: $(STAMP)
 	$(PY) -m pytest -m slow
 	$(PY) scripts/stress_reference.py
 
+# The course, headless: Jupyter prints the address to open. Root (containers, lab
+# machines) needs --allow-root, which Jupyter refuses to guess.
 notebook: $(STAMP)
-	$(PY) -m pip install --quiet 'jupyterlab>=4'
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab --no-browser $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,12 @@ def notebook_for(step: int) -> str:
     return notebook(step)
 
 
-def strip_solutions(text: str, origin: str = "<text>") -> str:
-    """Replace every solution fence in ``text`` with its TODO and stub."""
+def strip_solutions(text: str, origin: str = "<text>", solved: Collection[int] = ()) -> str:
+    """Replace every solution fence in ``text`` with its TODO and stub.
+
+    Fences of the steps in ``solved`` keep their model answer (without the fence
+    comments): the code of a student who has finished those steps and no others.
+    """
     out: list[str] = []
     lines = text.splitlines(keepends=True)
     index = 0
@@ -64,13 +69,18 @@ def strip_solutions(text: str, origin: str = "<text>") -> str:
         while index < len(lines) and (match := STUB.match(lines[index])):
             stub.append((indent + (match["code"] or "")).rstrip() + "\n")
             index += 1
+        answer_start = index
         while index < len(lines) and not END.match(lines[index]):
             if BEGIN.match(lines[index]):
                 raise FenceError(f"{origin}:{index + 1}: nested fence (opened at {start + 1})")
             index += 1
         if index == len(lines):
             raise FenceError(f"{origin}:{start + 1}: BEGIN SOLUTION without END")
+        answer = lines[answer_start:index]
         index += 1  # skip END
+        if step in solved:
+            out.extend(answer)
+            continue
         where = notebook_for(step)
         out.append(f"{indent}# TODO(step {step:02d}): {what}. See {where}.\n")
         if stub:
@@ -81,10 +91,15 @@ def strip_solutions(text: str, origin: str = "<text>") -> str:
     return "".join(out)
 
 
-def generated_files() -> dict[str, str]:
-    """File name -> skeleton text, for every Python file of the reference solution."""
+def generated_files(solved: Collection[int] = ()) -> dict[str, str]:
+    """File name -> skeleton text, for every Python file of the reference solution.
+
+    With ``solved``, the steps a student has finished keep the model answer.
+    """
     return {
-        path.name: strip_solutions(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+        path.name: strip_solutions(
+            path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)), solved
+        )
         for path in sorted(SOURCE.glob("*.py"))
     }
 

@@ -107,6 +107,28 @@ def test_several_fences(make_lab):
     ]
 
 
+def test_solved_steps_keep_the_model_answer(make_lab):
+    source = (
+        '# BEGIN SOLUTION step 04 "one"\nx = 1\n# END SOLUTION\n'
+        '# BEGIN SOLUTION step 05 "two"\n# STUB: y = 0\ny = 2\n# END SOLUTION\n'
+    )
+    out = make_lab.strip_solutions(source, solved={4})
+    assert out.splitlines() == [
+        "x = 1",
+        "# TODO(step 05): two. See notebooks/05_client.ipynb.",
+        "y = 0",
+    ]
+
+
+def test_all_steps_solved_is_the_reference_without_fences(make_lab):
+    every_step = set(make_lab.NOTEBOOKS)
+    for name, text in make_lab.generated_files(solved=every_step).items():
+        reference = (ROOT / "reference_solution" / name).read_text(encoding="utf-8")
+        fences = ("# BEGIN SOLUTION", "# STUB:", "# END SOLUTION")
+        kept = [line for line in reference.splitlines() if not line.strip().startswith(fences)]
+        assert text.splitlines() == kept, name
+
+
 @pytest.mark.parametrize(
     ("source", "where", "words"),
     [

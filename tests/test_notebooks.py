@@ -1,15 +1,20 @@
 """The course notebooks run from top to bottom, against the model answer and the skeleton.
 
-Each notebook is executed in a real Jupyter kernel (nbclient), twice:
+Each notebook is executed in a real Jupyter kernel (nbclient), as a student would run it,
+twice:
 
-* with ``CHATLAB_SUBMISSION=reference_solution``: no cell raises, no demo says it could not
-  run, and every check cell reports all checks green;
-* against the untouched ``lab/`` skeleton (``CHATLAB_SUBMISSION`` unset): the notebook still
-  runs to the end, and the check cell of every step that has a ``TODO`` in ``lab/`` reports
+* with ``CODE = "reference_solution"`` in its setup cell: no cell raises, no demo says it
+  could not run, and every check cell reports all checks green;
+* as it is stored (``CODE = "lab"``, the untouched skeleton): the notebook still runs to
+  the end, and the check cell of every step that has a ``TODO`` in ``lab/`` reports
   failures.
 
-The notebooks themselves are stored without outputs or execution counts. The time each
-run takes is printed at the end of the session (and recorded as a junit property).
+Notebook 06 also runs once on the code of a student who finished steps 01-05, where its
+leak demo must agree with the grader's ``server.no_leak``.
+
+The notebooks share their helpers through ``notebooks/course.py``, start with the same setup
+cell (``course.SETUP_CELL``) and are stored without outputs or execution counts. The time
+each run takes is printed at the end of the session (and recorded as a junit property).
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from chatpeer import load_module
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -42,7 +49,8 @@ COURSE = [
 ]
 REFERENCE = ROOT / "reference_solution"
 LAB = ROOT / "lab"
-ENV_SUBMISSION = "CHATLAB_SUBMISSION"
+course = load_module(NOTEBOOK_DIR / "course.py", "course")
+CODE_LINE = 'CODE = "lab"'  # in course.SETUP_CELL: the line a student changes
 KERNEL_NAME = "python3"
 CELL_TIMEOUT = 120  # seconds for one cell; a whole notebook normally takes seconds
 
@@ -52,10 +60,12 @@ NOT_YET_MARKERS = ("✋", "did not work yet")
 DEMO_FAILURE_MARKERS = (
     "✗",
     "the chat froze",
-    "the server is stuck",
-    "every visit leaves something behind",
+    "left behind:",
+    "bob missed",
     "remembers nothing yet",
 )
+# Helpers shared by several notebooks belong in notebooks/course.py, not in their cells.
+MAX_SHARED_LINES = 15
 # How the grader's report shows a failure: a ✗ mark, or "N failed" with N > 0.
 FAILED_MARK = "✗"
 FAILED_COUNT = re.compile(r"\b([1-9]\d*) (failed|skipped)\b")
@@ -107,9 +117,17 @@ def kernel_env(tmp_path_factory):
         yield
 
 
-def execute(path: Path, label: str):
-    """Run the notebook at ``path`` in a fresh kernel, in its folder; the executed copy."""
+def execute(path: Path, label: str, code: str | Path = "lab", until: str | None = None):
+    """Run the notebook at ``path`` in a fresh kernel, in its folder, with ``CODE = code`` in
+    its setup cell (as a student would set it); the executed copy. With ``until``, only the
+    cells up to the first code cell that contains that text run."""
     nb = nbformat.read(path, as_version=4)
+    setup = [cell for cell in nb.cells if cell.source == course.SETUP_CELL]
+    assert len(setup) == 1, f"{path.name} has no setup cell (course.SETUP_CELL)"
+    setup[0].source = setup[0].source.replace(CODE_LINE, f"CODE = {str(code)!r}")
+    if until is not None:
+        last = next(i for i, cell in enumerate(nb.cells) if until in cell.source)
+        nb.cells = nb.cells[: last + 1]
     client = nbclient.NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,
@@ -206,9 +224,67 @@ def test_kernel_runs_this_python(kernel_env):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_runs_green_against_the_reference(path, kernel_env, monkeypatch, record_property):
-    monkeypatch.setenv(ENV_SUBMISSION, str(REFERENCE))
-    nb = execute(path, "reference")
+def test_starts_with_the_setup_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert first_code.source == course.SETUP_CELL, (
+        f"{path.name}: the first code cell must be course.SETUP_CELL, word for word"
+    )
+    assert CODE_LINE in course.SETUP_CELL
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_title_names_the_step(path):
+    nb = nbformat.read(path, as_version=4)
+    first_line = nb.cells[0].source.splitlines()[0]
+    assert first_line.startswith(f"# Step {step_of(path):02d} · "), first_line
+
+
+def code_passages(path: Path, length: int) -> list[tuple[str, ...]]:
+    """Every run of ``length`` consecutive non-blank lines inside one code cell, in order."""
+    nb = nbformat.read(path, as_version=4)
+    passages: dict[tuple[str, ...], None] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = [line.rstrip() for line in cell.source.splitlines() if line.strip()]
+        starts = range(len(lines) - length + 1)
+        passages.update(dict.fromkeys(tuple(lines[i : i + length]) for i in starts))
+    return list(passages)
+
+
+def test_no_two_notebooks_share_a_long_passage():
+    """No code passage of more than MAX_SHARED_LINES lines appears in two notebooks."""
+    first_seen: dict[tuple[str, ...], str] = {}
+    shared: dict[tuple[str, str], str] = {}  # (notebook, notebook): a line of what they share
+    for path in NOTEBOOKS:
+        for passage in code_passages(path, MAX_SHARED_LINES + 1):
+            if passage in first_seen:
+                shared.setdefault((first_seen[passage], path.name), passage[0])
+            else:
+                first_seen[passage] = path.name
+    assert not shared, (
+        f"code passages of more than {MAX_SHARED_LINES} lines repeated across notebooks (move"
+        " them into notebooks/course.py):\n"
+        + "\n".join(f"{a} and {b}: {line}" for (a, b), line in sorted(shared.items()))
+    )
+
+
+@pytest.mark.parametrize("command", ["lab", "nbconvert"])
+def test_jupyter_runs_in_this_environment(command):
+    """`jupyter lab notebooks` (and nbconvert) work from the course environment itself."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    assert jupyter.exists(), f"{jupyter} is missing: install the course extra (make demo)"
+    done = subprocess.run(
+        [str(jupyter), command, "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.fullmatch(r"\d+\.\d+\S*", done.stdout.strip()), done.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_runs_green_against_the_reference(path, kernel_env, record_property):
+    nb = execute(path, "reference", code="reference_solution")
     record_property("seconds", round(DURATIONS[f"{path.stem} (reference)"], 2))
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -232,8 +308,7 @@ def test_runs_green_against_the_reference(path, kernel_env, monkeypatch, record_
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_runs_to_the_end_against_the_skeleton(path, kernel_env, monkeypatch, record_property):
-    monkeypatch.delenv(ENV_SUBMISSION, raising=False)
+def test_runs_to_the_end_against_the_skeleton(path, kernel_env, record_property):
     nb = execute(path, "skeleton")
     record_property("seconds", round(DURATIONS[f"{path.stem} (skeleton)"], 2))
     reports = check_reports(nb)
@@ -244,6 +319,38 @@ def test_runs_to_the_end_against_the_skeleton(path, kernel_env, monkeypatch, rec
                 f"{path.name}: against the untouched skeleton a check cell reports no "
                 f"failure:\n{report}"
             )
+
+
+@pytest.fixture(scope="module")
+def before_step_06(tmp_path_factory) -> Path:
+    """The code of a student who has finished steps 01-05 and nothing else."""
+    make_lab = load_module(ROOT / "scripts" / "make_lab.py", "make_lab_for_notebooks")
+    folder = tmp_path_factory.mktemp("through_step_05")
+    for name, text in make_lab.generated_files(solved=range(1, 6)).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_leak_demo_agrees_with_the_grader(kernel_env, before_step_06):
+    """Before step 06, notebook 06's leak demo reports what it measured, and its one-at-a-time
+    part (the scenario of the grader's server.no_leak) has the grader's verdict."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from grader.api import grade
+    finally:
+        sys.path.remove(str(ROOT))
+    nb = execute(
+        NOTEBOOK_DIR / "06_robustness.ipynb", "up to the leak demo, through step 05",
+        code=before_step_06, until="ONE_BY_ONE",
+    )
+    text = output_text(nb.cells[-1])
+    [one_by_one] = [line for line in text.splitlines() if "one at a time" in line]
+    checks = grade(before_step_06, only="server.no_leak").checks
+    no_leak = next(check for check in checks if check.id == "server.no_leak")
+    assert ("nothing stayed behind" in one_by_one) == no_leak.passed, (
+        f"server.no_leak {no_leak.status}, the demo said:\n{text}"
+    )
+    assert "stuck" not in text, text
 
 
 def test_grader_hints_name_existing_sections():
