@@ -183,7 +183,7 @@ class Context:
                 log: bool = True) -> Peer:
         """A raw connection to the server, nothing sent yet."""
         target = server or self.server
-        peer = Peer(name, self.transcript, self.timing)
+        peer = Peer(name, self.transcript, self.timing, framing=self.profile.framing)
         self._peers.append(peer)
         return peer.connect(target.host, target.port, rcvbuf=rcvbuf, log=log)
 
@@ -293,7 +293,7 @@ class Context:
     # -- client side ---------------------------------------------------------------
 
     def fake_server(self) -> FakeServer:
-        fake = FakeServer(self.transcript, self.timing, HOST)
+        fake = FakeServer(self.transcript, self.timing, HOST, framing=self.profile.framing)
         self._fakes.append(fake)
         return fake
 

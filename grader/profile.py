@@ -16,6 +16,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
+# How messages are delimited: by a newline; not at all (one send() is one message, as
+# most first chat assignments do); by a 10-byte length header (a common tutorial's).
+FRAMINGS = ("newline", "none", "length10")
 DEFAULT_PROFILE = PROFILES_DIR / "chatlab.toml"
 
 # TOML [section] -> the fields it holds (field name = key, except where mapped).
@@ -77,7 +80,7 @@ class Profile:
     echo: bool = False  # the sender gets its own line back
     joined: str = "*** {nick} joined the chat"
     left: str = "*** {nick} left the chat"
-    framing: str = "newline"  # "newline" or "none"
+    framing: str = "newline"  # "newline", "none" (one send() = one message) or "length10"
     max_line: int = 4096  # bytes; 0 = no limit to check
     error_prefix: str = "*** error: "
     log_join: str = "[join] {nick} {ip}:{port}"
@@ -184,6 +187,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
         wanted = {"bool": bool, "int": int, "str": str}[str(types[name])]
         if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
             raise ValueError(f"{path}: {name} must be a {wanted.__name__}, not {value!r}")
-    if values.get("framing", "newline") not in ("newline", "none"):
-        raise ValueError(f"{path}: chat.framing must be 'newline' or 'none'")
+    if values.get("framing", "newline") not in FRAMINGS:
+        raise ValueError(f"{path}: chat.framing must be one of {', '.join(FRAMINGS)},"
+                         f" not {values['framing']!r}")
     return Profile(**values)  # type: ignore[arg-type]

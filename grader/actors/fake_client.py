@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from ..failures import Hung, Mismatch, Missing, TooSlow, Unexpected
 from ..probes.tcp_queue import wait_read
+from ..profile import FRAMINGS
 from ..streams import LineSplitter
 from ..timing import Timing
 from .transcript import Transcript
@@ -28,6 +29,12 @@ from .transcript import Transcript
 # Pause between two pieces of a line when the system cannot tell whether the other end
 # has read the first (see grader.probes.tcp_queue): usually long enough for it to.
 PIECE_GAP = 0.03
+# Without framing a message is what one send() wrote; on the receiving side, what comes
+# until the line goes quiet this long. A program that answers sends its whole message at
+# once, in microseconds on loopback; 50 ms of silence is far beyond that, and short
+# enough that a scenario of a dozen messages loses well under a second.
+QUIET_GAP = 0.05
+LENGTH_HEADER = 10  # bytes of the "length10" framing: the length, as digits, padded
 
 
 class Closed(Exception):  # noqa: N818 - an event, not an error
@@ -44,6 +51,12 @@ def show(data: bytes) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
+def _length(header: bytes | bytearray) -> int:
+    """The length a ``length10`` header gives (0 if it is not a number)."""
+    text = bytes(header[:LENGTH_HEADER]).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else 0
+
+
 class Peer:
     """One end of a TCP connection, speaking lines, with deadlines."""
 
@@ -55,8 +68,13 @@ class Peer:
         sock: socket.socket | None = None,
         *,
         other: str = "the server",
+        framing: str = "newline",
     ) -> None:
+        if framing not in FRAMINGS:
+            raise ValueError(f"unknown framing {framing!r}: one of {', '.join(FRAMINGS)}")
         self.name = name
+        self.framing = framing  # how a message is delimited on the wire (see FRAMINGS)
+        self._sent = False  # something was sent already (unframed: wait until it is read)
         self.transcript = transcript
         self.timing = timing
         self.other = other
@@ -122,7 +140,20 @@ class Peer:
                           expected=f"{self.other} to keep {self.name}'s connection open") from None
 
     def send_line(self, text: str, *, log: bool = True) -> None:
-        self.send(text.encode() + b"\n", log=log)
+        """Send one message, framed as the protocol frames them: ``text`` and a newline;
+        unframed, ``text`` alone in one send(), once the other end has read what came
+        before (as a program that takes one recv() as one message needs); or after a
+        10-byte length header."""
+        raw = text.encode()
+        if self.framing == "none":
+            if self._sent and self.sock is not None:
+                wait_read(self.sock, time.monotonic() + self.timing.soft, fallback=PIECE_GAP)
+            self.send(raw, log=log)
+        elif self.framing == "length10":
+            self.send(f"{len(raw):<{LENGTH_HEADER}}".encode() + raw, log=log)
+        else:
+            self.send(raw + b"\n", log=log)
+        self._sent = True
 
     def send_pieces(self, pieces: list[bytes], *, log: bool = True) -> None:
         """Send ``pieces`` one by one, each once the other end has read (``recv()``
@@ -178,18 +209,56 @@ class Peer:
                 return True
         return False
 
-    def read_line(self, deadline: float) -> str | None:
-        """The next complete line (without ``\\n``/``\\r\\n``) before the monotonic
-        ``deadline``, or None. Raises Closed if the stream ends first."""
+    def read_line(self, deadline: float, *, expected: str | None = None) -> str | None:
+        """The next complete message (a line, without ``\\n``/``\\r\\n``) before the
+        monotonic ``deadline``, or None. Raises Closed if the stream ends first.
+
+        Unframed, two messages sent quickly arrive glued together: when the message
+        starts with ``expected``, only that is taken, and the rest is the next one."""
+        raw = self._take_message(deadline)
+        if raw is None:
+            return None
+        line = raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
+        if (self.framing == "none" and expected and line != expected
+                and line.startswith(expected)):
+            self.unread(line[len(expected):])
+            line = expected
+        if not self.quiet:
+            self.transcript.add(self.name, "received", line)
+        return line
+
+    def _take_message(self, deadline: float) -> bytes | None:
+        if self.framing == "length10":
+            return self._take_counted(deadline)
         while True:
             raw = self.lines.take_line()
             if raw is not None:
-                line = raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
-                if not self.quiet:
-                    self.transcript.add(self.name, "received", line)
-                return line
+                return raw  # a newline ends a message in every framing that has one
+            if self.framing == "none" and self.lines.pending:
+                # Unframed: the message is what arrived until the line went quiet.
+                while self._fill(min(deadline, time.monotonic() + QUIET_GAP)):
+                    if b"\n" in self.lines.pending:
+                        break
+                if b"\n" not in self.lines.pending:
+                    return self.lines.finish()
+                continue
             if not self._fill(deadline):
                 return None
+
+    def _take_counted(self, deadline: float) -> bytes | None:
+        pending = self.lines.pending
+        while len(pending) < LENGTH_HEADER or len(pending) < LENGTH_HEADER + _length(pending):
+            if not self._fill(deadline):
+                return None
+        size = _length(pending)
+        message = bytes(pending[LENGTH_HEADER:LENGTH_HEADER + size])
+        del pending[:LENGTH_HEADER + size]
+        return message
+
+    def unread(self, text: str) -> None:
+        """Put ``text`` back in front of what is still to be read (the rest of two
+        unframed messages that arrived glued together)."""
+        self.lines.pending[:0] = text.encode()
 
     def read_until(self, text: str, deadline: float) -> bool:
         """Consume bytes up to and including ``text`` (a prompt needs no newline)."""
@@ -220,9 +289,9 @@ class Peer:
         why = f" {why}" if why else ""
         start = time.monotonic()
         try:
-            line = self.read_line(start + self.timing.hard)
+            line = self.read_line(start + self.timing.hard, expected=expected)
             while line is not None and self._ignored(line):
-                line = self.read_line(start + self.timing.hard)
+                line = self.read_line(start + self.timing.hard, expected=expected)
         except Closed as closed:
             happened = (f"{self.other} {closed.how} the connection"
                         if closed.how in ("closed", "reset") else f"the connection {closed.how}")

@@ -15,11 +15,15 @@ class FakeServer:
     """Listens on a free loopback port; :meth:`accept` returns the client's connection
     as a :class:`Peer` named ``server`` (what the grader sends, the client receives)."""
 
-    def __init__(self, transcript: Transcript, timing: Timing, host: str = "127.0.0.1") -> None:
+    def __init__(self, transcript: Transcript, timing: Timing, host: str = "127.0.0.1",
+                 *, port: int = 0, framing: str = "newline") -> None:
         self.transcript = transcript
+        self.framing = framing
         self.timing = timing
         self.host = host
-        self.listener = socket.create_server((host, 0), backlog=8)
+        # A client that hard-codes its server's address gets it (the run has a loopback
+        # of its own, so the port is free); others are told a free one.
+        self.listener = socket.create_server((host, port), backlog=8)
         self.port: int = self.listener.getsockname()[1]
         self.peers: list[Peer] = []
 
@@ -50,7 +54,8 @@ class FakeServer:
                     ) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.transcript.add("server", "accepted", f"a client from {address[0]}:{address[1]}")
-        peer = Peer("server", self.transcript, self.timing, sock, other="the client")
+        peer = Peer("server", self.transcript, self.timing, sock, other="the client",
+                    framing=self.framing)
         self.peers.append(peer)
         return peer
 
