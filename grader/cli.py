@@ -101,11 +101,18 @@ def register_load(subparsers: argparse._SubParsersAction) -> None:
     add_load_parser(subparsers)
 
 
+def register_probe(subparsers: argparse._SubParsersAction) -> None:
+    from .tools.probe import add_probe_parser
+
+    add_probe_parser(subparsers)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_check,
     register_list,
     register_batch,  # batch, gradescope-package (grader/batch/)
     register_load,  # load (grader/tools/load.py)
+    register_probe,  # probe (grader/tools/probe.py)
 ]
 
 
