@@ -150,6 +150,11 @@ class Peer:
         self.seen.append(line)
         return line
 
+    def take_unread(self) -> bytes:
+        """The bytes received after the last line returned, for a reader of its own."""
+        data, self._pending = self._pending, b""
+        return data
+
     def expect(self, expected: str, timeout: float | None = None) -> None:
         """The next line must be exactly ``expected``."""
         line = self.read_line(timeout)

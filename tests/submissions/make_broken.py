@@ -202,12 +202,14 @@ MISTAKES: tuple[Mistake, ...] = (
         " the room lock, so one client that never reads freezes everybody.",
         (
             server(
-                "            self.outbox.put(encode_line(line), timeout=SLOW_READER_SECONDS)\n"
-                "        except queue.Full:\n"
-                "            self.abort()\n",
+                "        if not self.outbox.put(encode_line(line)):\n"
+                "            self.abort()\n"
+                "        # END SOLUTION\n",
+                "        try:\n"
                 "            self.sock.sendall(encode_line(line))\n"
                 "        except OSError:\n"
-                "            pass\n",
+                "            pass\n"
+                "        # END SOLUTION\n",
             ),
             server(
                 "        with self._lock:\n"
@@ -255,19 +257,23 @@ MISTAKES: tuple[Mistake, ...] = (
     ),
     Mistake(
         "broken_thread_leak",
-        "The writer thread half-closes on the close marker but never leaves its loop, so"
-        " it never ends and the reader thread waits for it forever: two threads and a"
-        " socket stay behind for every client that left.",
+        "At the end of the conversation the writer thread half-closes, then starts a fresh"
+        " outbox and waits for more lines instead of leaving its loop, so it never ends and"
+        " the reader thread waits for it forever: two threads and a socket stay behind for"
+        " every client that left.",
         (
             server(
-                "            if data is _CLOSE:\n                break\n",
-                "            if data is _CLOSE:\n"
+                "        while (data := self.outbox.take()) is not None:\n",
+                "        while True:\n"
+                "            data = self.outbox.take()\n"
+                "            if data is None:\n"
                 "                try:\n"
                 "                    # Half-close: the client reads our last lines, then"
                 " end-of-file.\n"
                 "                    self.sock.shutdown(socket.SHUT_WR)\n"
                 "                except OSError:\n"
                 "                    pass\n"
+                "                self.outbox = Outbox()  # ready for the next lines\n"
                 "                continue\n",
             ),
             server(
