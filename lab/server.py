@@ -43,12 +43,14 @@ import struct
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 
 from protocol import (
     INVALID_UTF8,
     LINE_TOO_LONG,
+    SERVER_FULL,
     SHUTDOWN_LINE,
+    TOO_MANY_UNNAMED,
     WHISPER_USAGE,
     LineBuffer,
     LineTooLong,
@@ -89,6 +91,13 @@ WRITER_GRACE = 2.0  # seconds we wait for a leaving client's last lines to go ou
 LINGER_SECONDS = 1.0  # see Connection.linger
 LINGER_BYTES = 2 * 1024 * 1024
 MAX_CONNECTIONS = 1000
+# Connections from one address that have not sent their nickname yet. Without a cap, one
+# program opening a thousand connections and sending nothing holds every slot for
+# NICK_TIMEOUT seconds. OpenSSH has the same problem with connections that have not
+# logged in: it starts refusing them at 10 (MaxStartups), and can count them per address
+# (PerSourceMaxStartups). 16 is more than one person opens by hand (a terminal per
+# client in a demo, each at its "Nickname: " prompt), and registered clients do not count.
+MAX_UNNAMED_PER_ADDRESS = 16
 
 _print_lock = threading.Lock()
 
@@ -242,6 +251,7 @@ class Connection:
         self.sock = sock
         self.address = address
         self.nick = ""
+        self.unnamed = False  # counted in ChatServer._unnamed until its nickname arrives
         self.outbox = Outbox()
         self.broken = threading.Event()  # set once the connection has been cut off
         self.writer = threading.Thread(
@@ -261,8 +271,15 @@ class Connection:
         watchdog.start()
         try:
             lines = self.receive_lines()
-            nick = self.receive_nickname(lines)
-            watchdog.cancel()
+            try:
+                nick = self.receive_nickname(lines)
+            finally:
+                watchdog.cancel()
+                # From now on this is not a connection waiting for its nickname, and it
+                # no longer counts against MAX_UNNAMED_PER_ADDRESS. Done before any
+                # answer is queued: a client that got its welcome (or error) has left
+                # room for the next connection from its address.
+                self.server.named(self)
             if nick is not None:
                 joined = self.register(nick)
             if joined:
@@ -435,6 +452,7 @@ class ChatServer:
         # With port 0 the system picked a free port: ask the socket which one.
         self.address = self.listener.getsockname()
         self._connections: set[Connection] = set()
+        self._unnamed: Counter[str] = Counter()  # address -> connections without a nickname
         self._connections_lock = threading.Lock()
         self.stopping = threading.Event()
 
@@ -448,21 +466,35 @@ class ChatServer:
                 connection.run()
 
     def admit(self, sock: socket.socket, address: tuple) -> Connection | None:
-        """A Connection for a newly accepted socket, or None if the server is full."""
+        """A Connection for a newly accepted socket, or None if it was refused."""
+        host = address[0]
         with self._connections_lock:
-            if len(self._connections) < MAX_CONNECTIONS:
+            # Each client costs threads and a descriptor: refuse rather than fall over.
+            if len(self._connections) >= MAX_CONNECTIONS:
+                reason = SERVER_FULL
+            elif self._unnamed[host] >= MAX_UNNAMED_PER_ADDRESS:
+                reason = TOO_MANY_UNNAMED
+            else:
                 connection = Connection(self, sock, address)
+                connection.unnamed = True
                 self._connections.add(connection)
+                self._unnamed[host] += 1
                 return connection
-        # Each client costs two threads and a descriptor: refuse rather than fall over.
-        try:
-            sock.sendall(encode_line(error_line("server full, try again later")))
-        except OSError:
-            pass
-        sock.close()
+        refuse(sock, reason)
         return None
 
+    def named(self, connection: Connection) -> None:
+        """``connection`` sent its nickname (or left without one); safe to call twice."""
+        with self._connections_lock:
+            if connection.unnamed:
+                connection.unnamed = False
+                host = connection.address[0]
+                self._unnamed[host] -= 1
+                if not self._unnamed[host]:
+                    del self._unnamed[host]  # the Counter must not keep every address ever seen
+
     def forget(self, connection: Connection) -> None:
+        self.named(connection)
         with self._connections_lock:
             self._connections.discard(connection)
 
@@ -486,6 +518,26 @@ class ChatServer:
         deadline = time.monotonic() + WRITER_GRACE
         for member in members:
             member.writer.join(max(0.0, deadline - time.monotonic()))
+
+
+def refuse(sock: socket.socket, reason: str) -> None:
+    """Send ``*** error: <reason>`` on a connection we will not serve, and close it.
+
+    This runs in the accepting thread, so it must never wait for the client.
+    """
+    sock.setblocking(False)
+    try:
+        # Read what the client already sent (its nickname, often): closing a socket with
+        # unread data makes the kernel send a reset, and a reset can destroy our error
+        # line before the client reads it (see Connection.linger, which can afford to wait).
+        sock.recv(RECV_BYTES)
+    except OSError:
+        pass  # BlockingIOError: it sent nothing yet
+    try:
+        sock.send(encode_line(error_line(reason)))  # a new socket's buffer has room for it
+    except OSError:
+        pass
+    sock.close()
 
 
 def set_send_timeout(sock: socket.socket, seconds: float) -> None:

@@ -153,6 +153,8 @@ def error_line(reason: str) -> str:
 
 
 SHUTDOWN_LINE = "*** server shutting down"
+SERVER_FULL = "server full, try again later"
+TOO_MANY_UNNAMED = "too many connections from your address have not sent a nickname yet"
 LINE_TOO_LONG = "line too long"
 INVALID_UTF8 = "invalid UTF-8, line ignored"
 WHISPER_USAGE = "usage: /w <nick> <text>"

@@ -1,4 +1,5 @@
-"""The reference server under deliberate abuse: clients that never read.
+"""The reference server under deliberate abuse: clients that never read, and floods of
+connections that never send a nickname.
 
 Each rule of PROTOCOL.md is asserted with a wide margin, because the machine running the
 tests may be loaded (two cores shared with other jobs): the 0.5 s slow-reader rule is
@@ -9,10 +10,12 @@ for an event (a line, a count reached, end of file) with a deadline.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from chatpeer import Peer, barrier
 
 RULE = 0.5  # seconds: PROTOCOL.md §4, no line is delayed longer by a client that does not read
@@ -229,3 +232,56 @@ def test_outbox_refuses_once_its_writer_is_stuck_sending(reference_modules):
     patient = Outbox(max_bytes=1000, patience=60.0)
     assert patient.put(b"first\n") and patient.take() == b"first\n"
     assert patient.put(b"second\n")
+
+
+# -- connections that never send a nickname -------------------------------------------------
+
+
+@pytest.fixture
+def unnamed_cap(reference_modules) -> int:
+    return reference_modules[1].MAX_UNNAMED_PER_ADDRESS
+
+
+def test_connections_without_a_nickname_are_capped_per_address(
+    start_server, join, connect, reference_protocol, unnamed_cap
+):
+    server = start_server()
+    ana, bob = join("ana", "bob", server=server)  # registered before the flood: not counted
+    waiting = [connect(server) for _ in range(unnamed_cap)]  # silent from now on
+    refused = "*** error: " + reference_protocol.TOO_MANY_UNNAMED
+    for _ in range(unnamed_cap // 2):  # 24 connections in all from 127.0.0.1
+        extra = connect(server)
+        assert extra.expect_eof() == [refused]
+    # The registered clients noticed nothing.
+    ana.send("still here")
+    bob.expect("ana: still here")
+    barrier(bob, ana)
+    # One waiting connection closes; once the server has closed it too, its place is free.
+    waiting[0].sock.shutdown(socket.SHUT_WR)
+    assert waiting[0].expect_eof() == []
+    connect(server, nick="cy")
+    ana.expect("*** cy joined the chat")
+    # A connection whose nickname is refused stops counting too.
+    bad = connect(server)
+    bad.send("not valid")
+    assert bad.expect_eof()[0].startswith("*** error: nickname")
+    connect(server, nick="dee")
+    ana.expect("*** dee joined the chat")
+    assert server.log_lines("[leave]") == []
+
+
+def test_the_cap_does_not_touch_other_addresses(start_server, join, connect, unnamed_cap):
+    server = start_server()
+    try:
+        other = Peer(server.host, server.port, source="127.0.0.2")
+    except OSError:
+        pytest.skip("127.0.0.2 is not a loopback address here")
+    other.close()
+    (ana,) = join("ana", server=server)
+    for _ in range(unnamed_cap + 4):  # 127.0.0.1 is over its cap
+        connect(server)
+    late = connect(server, source="127.0.0.2", nick="late")
+    ana.expect("*** late joined the chat")
+    late.send("from another address")
+    ana.expect("late: from another address")
+    server.wait_for_output(lambda line: line.startswith("[join] late 127.0.0.2:"))
