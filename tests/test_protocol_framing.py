@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -218,10 +220,44 @@ def test_printable_keeps_tabs_and_non_ascii(proto):
     assert proto.printable(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("abc\u202edcba", "abc\\u202edcba"),
+        ("\u202a\u202b\u202c\u202d", "\\u202a\\u202b\\u202c\\u202d"),
+        ("\u2066\u2067\u2068\u2069", "\\u2066\\u2067\\u2068\\u2069"),
+        ("\u200b\u200c\u200d\u200e\u200f", "\\u200b\\u200c\\u200d\\u200e\\u200f"),
+        ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),
+        ("\ufeffbom", "\\ufeffbom"),
+        ("soft\xadhyphen", "soft\\xadhyphen"),
+        ("tag\U000e0001\U000e0041", "tag\\U000e0001\\U000e0041"),
+        ("mixed é \x1b[1m \u202e 李", "mixed é \\x1b[1m \\u202e 李"),
+    ],
+)
+def test_printable_escapes_invisible_format_characters(proto, text, shown):
+    assert proto.printable(text) == shown
+
+
+def test_printable_escapes_every_format_and_separator_character_of_this_python(proto):
+    # The table in protocol.py is written out; Unicode may add such characters later.
+    missed = [
+        f"U+{code:04X}"
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) in ("Cf", "Zl", "Zp")
+        and proto.printable(chr(code)) == chr(code)
+    ]
+    assert missed == [], f"add these to _FORMAT_RANGES (Unicode {unicodedata.unidata_version})"
+
+
+def test_printable_keeps_emoji_variation_selectors_and_no_break_spaces(proto):
+    text = "❤\ufe0f ok\xa0then 👍🏽 \u3000"
+    assert proto.printable(text) == text
+
+
 @given(st.text())
-def test_printable_output_has_no_control_characters(proto, text):
+def test_printable_output_has_no_control_or_format_characters(proto, text):
     out = proto.printable(text)
-    assert all(c == "\t" or not (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) for c in out)
+    assert all(c == "\t" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") for c in out)
 
 
 # -- line formats --------------------------------------------------------------------------

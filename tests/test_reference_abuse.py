@@ -1,5 +1,5 @@
-"""The reference server under deliberate abuse: clients that never read, and floods of
-connections that never send a nickname.
+"""The reference server under deliberate abuse: clients that never read, floods of
+connections that never send a nickname, and invisible characters.
 
 Each rule of PROTOCOL.md is asserted with a wide margin, because the machine running the
 tests may be loaded (two cores shared with other jobs): the 0.5 s slow-reader rule is
@@ -145,6 +145,13 @@ def listen(*peers: Peer, talker: str = "talker") -> tuple[list[Listener], thread
     return listeners, progress
 
 
+@pytest.fixture
+def server(clean_shared_server):
+    """One server process for the light tests of this module, its room emptied before
+    each; the tests that flood a server start one of their own."""
+    return clean_shared_server
+
+
 # -- clients that do not read ---------------------------------------------------------------
 
 
@@ -285,3 +292,26 @@ def test_the_cap_does_not_touch_other_addresses(start_server, join, connect, unn
     late.send("from another address")
     ana.expect("late: from another address")
     server.wait_for_output(lambda line: line.startswith("[join] late 127.0.0.2:"))
+
+
+# -- invisible characters -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("abc\u202edcba", "abc\\u202edcba"),  # RIGHT-TO-LEFT OVERRIDE
+        ("\u2066isolate\u2069", "\\u2066isolate\\u2069"),
+        ("zero\u200bwidth\u200d", "zero\\u200bwidth\\u200d"),
+        ("bom\ufeff", "bom\\ufeff"),
+        ("line\u2028para\u2029end", "line\\u2028para\\u2029end"),
+        ("tag\U000e0041", "tag\\U000e0041"),
+    ],
+    ids=["rlo", "isolates", "zero-width", "bom", "separators", "tag"],
+)
+def test_invisible_format_characters_arrive_escaped(join, text, shown):
+    ana, bob = join("ana", "bob")
+    ana.send(text)
+    bob.expect(f"ana: {shown}")
+    ana.send(f"/w bob {text}")
+    bob.expect(f"ana (whisper): {shown}")
