@@ -61,6 +61,7 @@ from protocol import (
     history_line,
     joined_line,
     left_line,
+    nick_key,
     nickname_error,
     printable,
     users_line,
@@ -194,6 +195,8 @@ class Room:
 
     def __init__(self, history_size: int = 0) -> None:
         self._lock = threading.Lock()
+        # Keyed by nick_key(nick), so "Ana" and "ana", or "ｂｏｂ" and "bob", are one
+        # nickname; each Connection keeps its nick as its user typed it, for display.
         self._members: dict[str, Connection] = {}
         self._history: deque[tuple[str, str]] = deque(maxlen=max(history_size, 0))
         self._history_on = history_size > 0
@@ -216,15 +219,16 @@ class Room:
     def whisper(self, sender: Connection, nick: str, text: str) -> bool:
         """Send ``text`` to ``nick`` only; False if there is no such member."""
         with self._lock:
-            receiver = self._members.get(nick)
+            receiver = self._members.get(nick_key(nick))
         if receiver is None:
             return False
         receiver.send(whisper_line(sender.nick, text))
         return True
 
     def nicks(self) -> list[str]:
+        """Every member's nickname, as its user typed it."""
         with self._lock:
-            return list(self._members)
+            return [member.nick for member in self._members.values()]
 
     def close(self) -> list[Connection]:
         """Empty the room for shutdown; return who was in it. Nobody is announced."""

@@ -15,6 +15,8 @@ import it; the network code stays in ``server.py`` and ``client.py``.
 
 from __future__ import annotations
 
+import unicodedata
+
 MAX_LINE_BYTES = 4096  # longest line (without "\n") a peer may send
 MAX_NICK_LENGTH = 20
 NICK_PUNCTUATION = "_-."
@@ -155,8 +157,79 @@ def printable(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
+# Characters that show nothing at all: Unicode's Default_Ignorable_Code_Point property
+# (DerivedCoreProperties.txt), which says what a renderer may draw as nothing. Most are
+# format characters, but not all: U+3164 HANGUL FILLER is a *letter* (str.isalnum() is
+# true), so "ana" and "ana" followed by it look the same. Unassigned code points in
+# these ranges are included, as the property does.
+_INVISIBLE = frozenset(
+    code
+    for first, last in (
+        (0x00AD, 0x00AD),
+        (0x034F, 0x034F),  # combining grapheme joiner
+        (0x061C, 0x061C),
+        (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+        (0x17B4, 0x17B5),
+        (0x180B, 0x180F),  # Mongolian variation selectors
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x206F),
+        (0x3164, 0x3164),  # Hangul filler
+        (0xFE00, 0xFE0F),  # variation selectors
+        (0xFEFF, 0xFEFF),
+        (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+        (0xFFF0, 0xFFF8),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0000, 0xE0FFF),  # tags, variation selectors supplement
+    )
+    for code in range(first, last + 1)
+)
+
+
+def is_mark(char: str) -> bool:
+    """True for an accent or vowel sign written as a character of its own.
+
+    Such a *combining mark* is drawn on the character before it: "e" followed by U+0301
+    shows as "é", and Devanagari writes most vowels this way ("देव" is three characters,
+    the middle one a mark). str.isalnum() is false for marks.
+    """
+    return unicodedata.category(char) in ("Mn", "Mc")
+
+
+def nick_key(nick: str) -> str:
+    """The form in which two nicknames are compared: equal keys are the same nickname.
+
+    NFKC normalisation makes characters that are only different ways of writing the same
+    thing equal (full-width "ｂｏｂ" and "bob", "é" as one character or as "e" plus an
+    accent); case folding then makes "Ana", "ANA" and "ana" equal (and "Straße" and
+    "STRASSE"). Folding can undo the normalisation, so it is applied once more.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", nick).casefold())
+
+
+def hidden_character_error(nick: str) -> str | None:
+    """Why ``nick`` would not look like what it is, or None.
+
+    Two rules that keep one person from passing as another: no invisible character (an
+    "ana" with a HANGUL FILLER after it looks exactly like "ana"), and no combining mark
+    at the start, where it has no letter to sit on (a nickname made only of marks shows
+    as nothing, or as accents floating over the text before it).
+    """
+    for char in nick:
+        if ord(char) in _INVISIBLE:
+            return f"nickname contains an invisible character (U+{ord(char):04X})"
+    if nick and is_mark(nick[0]):
+        return f"nickname must not start with an accent or other mark (U+{ord(nick[0]):04X})"
+    return None
+
+
 def nickname_error(nick: str) -> str | None:
     """Why ``nick`` is not a valid nickname, or None when it is."""
+    # Given: characters that cannot be seen are refused whatever the other rules say.
+    hidden = hidden_character_error(nick)
+    if hidden is not None:
+        return hidden
     # BEGIN SOLUTION step 07 "reject empty, too long and badly formed nicknames"
     # STUB: return None  # every nickname is accepted until you write the rules
     if not nick:
@@ -164,8 +237,9 @@ def nickname_error(nick: str) -> str | None:
     if len(nick) > MAX_NICK_LENGTH:
         return f"nickname longer than {MAX_NICK_LENGTH} characters"
     # str.isalnum() accepts letters and digits of every alphabet, so "João" passes,
-    # while spaces, ":" and control characters do not.
-    if not all(char.isalnum() or char in NICK_PUNCTUATION for char in nick):
+    # while spaces, ":" and control characters do not. is_mark() lets in the accents
+    # and vowel signs that some alphabets write as characters of their own ("देव").
+    if not all(char.isalnum() or char in NICK_PUNCTUATION or is_mark(char) for char in nick):
         return "nickname may only contain letters, digits, _ - ."
     return None
     # END SOLUTION

@@ -61,6 +61,7 @@ from protocol import (
     history_line,
     joined_line,
     left_line,
+    nick_key,
     nickname_error,
     printable,
     users_line,
@@ -194,6 +195,8 @@ class Room:
 
     def __init__(self, history_size: int = 0) -> None:
         self._lock = threading.Lock()
+        # Keyed by nick_key(nick), so "Ana" and "ana", or "ｂｏｂ" and "bob", are one
+        # nickname; each Connection keeps its nick as its user typed it, for display.
         self._members: dict[str, Connection] = {}
         self._history: deque[tuple[str, str]] = deque(maxlen=max(history_size, 0))
         self._history_on = history_size > 0
@@ -201,8 +204,9 @@ class Room:
     def join(self, newcomer: Connection, nick: str) -> str | None:
         """Register ``newcomer`` as ``nick``; return an error reason if the nick is taken."""
         # BEGIN SOLUTION step 04 "register the newcomer: welcome, add, log, announce"
+        key = nick_key(nick)
         with self._lock:
-            if nick in self._members:
+            if key in self._members:
                 return f"nickname {nick} is already taken"
             newcomer.nick = nick
             # The welcome is queued before the newcomer is added, so it is the first
@@ -211,7 +215,7 @@ class Room:
             # never both and never neither.
             self._replay_history(newcomer)
             newcomer.send(welcome_line(nick))
-            self._members[nick] = newcomer
+            self._members[key] = newcomer
             others = [c for c in self._members.values() if c is not newcomer]
         log(f"[join] {nick} {format_address(newcomer.address)}")
         for other in others:
@@ -237,9 +241,10 @@ class Room:
         with self._lock:
             # Only the call that actually removes the member announces it, so a
             # client that both sends /quit and then closes is announced once.
-            if self._members.get(member.nick) is not member:
+            key = nick_key(member.nick)
+            if self._members.get(key) is not member:
                 return
-            del self._members[member.nick]
+            del self._members[key]
             others = list(self._members.values())
         log(f"[leave] {member.nick} {format_address(member.address)}")
         for other in others:
@@ -249,15 +254,16 @@ class Room:
     def whisper(self, sender: Connection, nick: str, text: str) -> bool:
         """Send ``text`` to ``nick`` only; False if there is no such member."""
         with self._lock:
-            receiver = self._members.get(nick)
+            receiver = self._members.get(nick_key(nick))
         if receiver is None:
             return False
         receiver.send(whisper_line(sender.nick, text))
         return True
 
     def nicks(self) -> list[str]:
+        """Every member's nickname, as its user typed it."""
         with self._lock:
-            return list(self._members)
+            return [member.nick for member in self._members.values()]
 
     def close(self) -> list[Connection]:
         """Empty the room for shutdown; return who was in it. Nobody is announced."""

@@ -170,7 +170,11 @@ def test_encode_line(proto):
 
 
 @pytest.mark.parametrize(
-    "nick", ["ana", "João", "Ωμέγα", "李雷", "a", "x" * 20, "a_b-c.d", "R2D2", "Ünïcødé"]
+    "nick",
+    [
+        *("ana", "João", "Ωμέγα", "李雷", "a", "x" * 20, "a_b-c.d", "R2D2", "Ünïcødé"),
+        *("R2-D2", "dr.who_2", "Straße", "ｂｏｂ", "10", "_", "देव", "สมศักดิ์", "e\u0301mile"),
+    ],
 )
 def test_valid_nicknames(proto, nick):
     assert proto.nickname_error(nick) is None
@@ -192,6 +196,17 @@ def test_valid_nicknames(proto, nick):
         ("ana\x9b", "nickname may only contain letters, digits, _ - ."),
         ("\x1b[31mred", "nickname may only contain letters, digits, _ - ."),
         ("***", "nickname may only contain letters, digits, _ - ."),
+        ("\u20ddana", "nickname may only contain letters, digits, _ - ."),  # enclosing mark
+        ("\u3164", "nickname contains an invisible character (U+3164)"),
+        ("ana\u3164", "nickname contains an invisible character (U+3164)"),
+        ("\uffa0", "nickname contains an invisible character (U+FFA0)"),
+        ("ana\u200b", "nickname contains an invisible character (U+200B)"),
+        ("an\u202ea", "nickname contains an invisible character (U+202E)"),
+        ("ana\ufe0f", "nickname contains an invisible character (U+FE0F)"),
+        ("ana\U000e0041", "nickname contains an invisible character (U+E0041)"),
+        ("\u0301", "nickname must not start with an accent or other mark (U+0301)"),
+        ("\u0301\u0308\u0301", "nickname must not start with an accent or other mark (U+0301)"),
+        ("\u0947ana", "nickname must not start with an accent or other mark (U+0947)"),
     ],
 )
 def test_invalid_nicknames(proto, nick, reason):
@@ -201,6 +216,28 @@ def test_invalid_nicknames(proto, nick, reason):
 def test_nickname_length_counts_characters_not_bytes(proto):
     assert proto.nickname_error("李" * 20) is None
     assert proto.nickname_error("李" * 21) is not None
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Ana", "ana"),
+        ("ANA", "ana"),
+        ("ｂｏｂ", "bob"),  # full-width letters
+        ("Ｂｏｂ", "BOB"),
+        ("Straße", "STRASSE"),
+        ("João", "Jo\u0061\u0303o"),  # ã as one character, and as a + combining tilde
+        ("Ωμέγα", "ΩΜΈΓΑ"),
+        ("ℌ", "h"),
+    ],
+)
+def test_nick_key_makes_look_alikes_equal(proto, one, other):
+    assert proto.nick_key(one) == proto.nick_key(other)
+
+
+@pytest.mark.parametrize(("one", "other"), [("ana", "anna"), ("ana", "ana_"), ("bob", "b0b")])
+def test_nick_key_keeps_different_nicknames_apart(proto, one, other):
+    assert proto.nick_key(one) != proto.nick_key(other)
 
 
 # -- printable -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The reference server under deliberate abuse: clients that never read, floods of
-connections that never send a nickname, and invisible characters.
+connections that never send a nickname, invisible characters and look-alike nicknames.
 
 Each rule of PROTOCOL.md is asserted with a wide margin, because the machine running the
 tests may be loaded (two cores shared with other jobs): the 0.5 s slow-reader rule is
@@ -315,3 +315,59 @@ def test_invisible_format_characters_arrive_escaped(join, text, shown):
     bob.expect(f"ana: {shown}")
     ana.send(f"/w bob {text}")
     bob.expect(f"ana (whisper): {shown}")
+
+
+# -- nicknames ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Ana", "ana"), ("ana", "ANA"), ("ｂｏｂ", "bob"), ("bob", "ｂｏｂ"), ("Straße", "STRASSE")],
+)
+def test_nicknames_equal_after_nfkc_and_case_folding_collide(join, connect, first, second):
+    (owner,) = join(first)
+    twin = connect()
+    twin.send(second)
+    assert twin.expect_eof() == [f"*** error: nickname {second} is already taken"]
+    owner.send("/users")
+    owner.expect(f"*** online: {first}")  # shown as its user typed it
+
+
+def test_nickname_is_shown_as_typed_and_found_in_any_case(join):
+    bob, ana = join("bob", "Ana")  # bob read "*** Ana joined the chat"
+    bob.send("/w ANA hi")
+    ana.expect("bob (whisper): hi")
+    ana.send("hello")
+    bob.expect("Ana: hello")
+    bob.send("/users")
+    bob.expect("*** online: Ana, bob")
+
+
+@pytest.mark.parametrize(
+    ("nick", "reason"),
+    [
+        ("\u3164", "nickname contains an invisible character (U+3164)"),
+        ("ana\u3164", "nickname contains an invisible character (U+3164)"),
+        ("\u115f\u1160", "nickname contains an invisible character (U+115F)"),
+        ("ana\u200b", "nickname contains an invisible character (U+200B)"),
+        ("\u0301\u0301", "nickname must not start with an accent or other mark (U+0301)"),
+    ],
+    ids=["hangul-filler", "filler-after-ana", "choseong-fillers", "zero-width", "only-marks"],
+)
+def test_nickname_that_shows_nothing_is_refused(join, connect, nick, reason):
+    (ana,) = join("ana")
+    bad = connect()
+    bad.send(nick)
+    assert bad.expect_eof() == [f"*** error: {reason}"]
+    late = connect(nick="late")
+    ana.expect("*** late joined the chat")  # and nothing before it
+    barrier(late, ana)
+
+
+@pytest.mark.parametrize(
+    "nick", ["João", "Ωμέγα", "李雷", "R2-D2", "dr.who_2", "x" * 20, "देव", "e\u0301mile", "10"]
+)
+def test_valid_nicknames_of_every_kind_are_accepted(join, nick):
+    ana, other = join("ana", nick)
+    other.send("hi")
+    ana.expect(f"{nick}: hi")

@@ -117,10 +117,11 @@ MISTAKES: tuple[Mistake, ...] = (
             server(
                 "            # Only the call that actually removes the member announces it, so a\n"
                 "            # client that both sends /quit and then closes is announced once.\n"
-                "            if self._members.get(member.nick) is not member:\n"
+                "            key = nick_key(member.nick)\n"
+                "            if self._members.get(key) is not member:\n"
                 "                return\n"
-                "            del self._members[member.nick]\n",
-                "            self._members.pop(member.nick, None)\n",
+                "            del self._members[key]\n",
+                "            self._members.pop(nick_key(member.nick), None)\n",
             ),
             server(
                 '        if word == "/quit":\n            return False\n',
@@ -329,11 +330,11 @@ MISTAKES: tuple[Mistake, ...] = (
         "/w <nick> <text> sends the whisper line to every other member, not only to <nick>.",
         (
             server(
-                "            receiver = self._members.get(nick)\n"
+                "            receiver = self._members.get(nick_key(nick))\n"
                 "        if receiver is None:\n"
                 "            return False\n"
                 "        receiver.send(whisper_line(sender.nick, text))\n",
-                "            receiver = self._members.get(nick)\n"
+                "            receiver = self._members.get(nick_key(nick))\n"
                 "            others = [c for c in self._members.values() if c is not sender]\n"
                 "        if receiver is None:\n"
                 "            return False\n"
