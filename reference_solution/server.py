@@ -582,10 +582,6 @@ class ChatServer:
         with self._connections_lock:
             self._connections.discard(connection)
 
-    def connection_count(self) -> int:
-        with self._connections_lock:
-            return len(self._connections)
-
     def shutdown(self) -> None:
         """Stop accepting, tell every client we are going, and let their writers flush."""
         self.stopping.set()
