@@ -26,11 +26,13 @@ lint: $(STAMP)
 lab: $(STAMP)
 	$(PY) scripts/make_lab.py
 
-# Figures, not pass/fail: grader speed, server load (50/200/500 clients), batch grading.
+# Figures, not pass/fail: grader speed, server load (50/200/500 clients), batch grading,
+# clients that never read.
 bench: $(STAMP)
 	$(PY) scripts/bench_grader.py
 	$(PY) scripts/bench_load.py
 	$(PY) scripts/bench_batch.py
+	$(PY) scripts/bench_slow_readers.py
 
 # Long repetitions kept out of `make test`: grader flake hunt, reference stress, soak.
 stress: $(STAMP)

@@ -74,13 +74,17 @@ class Peer:
     ``seen`` keeps every line received, for failure messages.
     """
 
-    def __init__(self, host: str, port: int, timeout: float = DEADLINE, rcvbuf: int = 0) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = DEADLINE, rcvbuf: int = 0, source: str = ""
+    ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:
             if rcvbuf:  # set before connect so the TCP window stays small
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            if source:  # connect from this local address (say 127.0.0.2) instead
+                self.sock.bind((source, 0))
             self.sock.connect((host, port))
         except OSError:
             self.sock.close()
@@ -149,6 +153,11 @@ class Peer:
         line = raw.decode("utf-8", errors="replace")
         self.seen.append(line)
         return line
+
+    def take_unread(self) -> bytes:
+        """The bytes received after the last line returned, for a reader of its own."""
+        data, self._pending = self._pending, b""
+        return data
 
     def expect(self, expected: str, timeout: float | None = None) -> None:
         """The next line must be exactly ``expected``."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -168,7 +170,11 @@ def test_encode_line(proto):
 
 
 @pytest.mark.parametrize(
-    "nick", ["ana", "João", "Ωμέγα", "李雷", "a", "x" * 20, "a_b-c.d", "R2D2", "Ünïcødé"]
+    "nick",
+    [
+        *("ana", "João", "Ωμέγα", "李雷", "a", "x" * 20, "a_b-c.d", "R2D2", "Ünïcødé"),
+        *("R2-D2", "dr.who_2", "Straße", "ｂｏｂ", "10", "_", "देव", "สมศักดิ์", "e\u0301mile"),
+    ],
 )
 def test_valid_nicknames(proto, nick):
     assert proto.nickname_error(nick) is None
@@ -190,6 +196,17 @@ def test_valid_nicknames(proto, nick):
         ("ana\x9b", "nickname may only contain letters, digits, _ - ."),
         ("\x1b[31mred", "nickname may only contain letters, digits, _ - ."),
         ("***", "nickname may only contain letters, digits, _ - ."),
+        ("\u20ddana", "nickname may only contain letters, digits, _ - ."),  # enclosing mark
+        ("\u3164", "nickname contains an invisible character (U+3164)"),
+        ("ana\u3164", "nickname contains an invisible character (U+3164)"),
+        ("\uffa0", "nickname contains an invisible character (U+FFA0)"),
+        ("ana\u200b", "nickname contains an invisible character (U+200B)"),
+        ("an\u202ea", "nickname contains an invisible character (U+202E)"),
+        ("ana\ufe0f", "nickname contains an invisible character (U+FE0F)"),
+        ("ana\U000e0041", "nickname contains an invisible character (U+E0041)"),
+        ("\u0301", "nickname must not start with an accent or other mark (U+0301)"),
+        ("\u0301\u0308\u0301", "nickname must not start with an accent or other mark (U+0301)"),
+        ("\u0947ana", "nickname must not start with an accent or other mark (U+0947)"),
     ],
 )
 def test_invalid_nicknames(proto, nick, reason):
@@ -199,6 +216,28 @@ def test_invalid_nicknames(proto, nick, reason):
 def test_nickname_length_counts_characters_not_bytes(proto):
     assert proto.nickname_error("李" * 20) is None
     assert proto.nickname_error("李" * 21) is not None
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Ana", "ana"),
+        ("ANA", "ana"),
+        ("ｂｏｂ", "bob"),  # full-width letters
+        ("Ｂｏｂ", "BOB"),
+        ("Straße", "STRASSE"),
+        ("João", "Jo\u0061\u0303o"),  # ã as one character, and as a + combining tilde
+        ("Ωμέγα", "ΩΜΈΓΑ"),
+        ("ℌ", "h"),
+    ],
+)
+def test_nick_key_makes_look_alikes_equal(proto, one, other):
+    assert proto.nick_key(one) == proto.nick_key(other)
+
+
+@pytest.mark.parametrize(("one", "other"), [("ana", "anna"), ("ana", "ana_"), ("bob", "b0b")])
+def test_nick_key_keeps_different_nicknames_apart(proto, one, other):
+    assert proto.nick_key(one) != proto.nick_key(other)
 
 
 # -- printable -----------------------------------------------------------------------------
@@ -218,10 +257,44 @@ def test_printable_keeps_tabs_and_non_ascii(proto):
     assert proto.printable(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("abc\u202edcba", "abc\\u202edcba"),
+        ("\u202a\u202b\u202c\u202d", "\\u202a\\u202b\\u202c\\u202d"),
+        ("\u2066\u2067\u2068\u2069", "\\u2066\\u2067\\u2068\\u2069"),
+        ("\u200b\u200c\u200d\u200e\u200f", "\\u200b\\u200c\\u200d\\u200e\\u200f"),
+        ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),
+        ("\ufeffbom", "\\ufeffbom"),
+        ("soft\xadhyphen", "soft\\xadhyphen"),
+        ("tag\U000e0001\U000e0041", "tag\\U000e0001\\U000e0041"),
+        ("mixed é \x1b[1m \u202e 李", "mixed é \\x1b[1m \\u202e 李"),
+    ],
+)
+def test_printable_escapes_invisible_format_characters(proto, text, shown):
+    assert proto.printable(text) == shown
+
+
+def test_printable_escapes_every_format_and_separator_character_of_this_python(proto):
+    # The table in protocol.py is written out; Unicode may add such characters later.
+    missed = [
+        f"U+{code:04X}"
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) in ("Cf", "Zl", "Zp")
+        and proto.printable(chr(code)) == chr(code)
+    ]
+    assert missed == [], f"add these to _FORMAT_RANGES (Unicode {unicodedata.unidata_version})"
+
+
+def test_printable_keeps_emoji_variation_selectors_and_no_break_spaces(proto):
+    text = "❤\ufe0f ok\xa0then 👍🏽 \u3000"
+    assert proto.printable(text) == text
+
+
 @given(st.text())
-def test_printable_output_has_no_control_characters(proto, text):
+def test_printable_output_has_no_control_or_format_characters(proto, text):
     out = proto.printable(text)
-    assert all(c == "\t" or not (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) for c in out)
+    assert all(c == "\t" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") for c in out)
 
 
 # -- line formats --------------------------------------------------------------------------

@@ -117,10 +117,11 @@ MISTAKES: tuple[Mistake, ...] = (
             server(
                 "            # Only the call that actually removes the member announces it, so a\n"
                 "            # client that both sends /quit and then closes is announced once.\n"
-                "            if self._members.get(member.nick) is not member:\n"
+                "            key = nick_key(member.nick)\n"
+                "            if self._members.get(key) is not member:\n"
                 "                return\n"
-                "            del self._members[member.nick]\n",
-                "            self._members.pop(member.nick, None)\n",
+                "            del self._members[key]\n",
+                "            self._members.pop(nick_key(member.nick), None)\n",
             ),
             server(
                 '        if word == "/quit":\n            return False\n',
@@ -202,12 +203,14 @@ MISTAKES: tuple[Mistake, ...] = (
         " the room lock, so one client that never reads freezes everybody.",
         (
             server(
-                "            self.outbox.put(encode_line(line), timeout=SLOW_READER_SECONDS)\n"
-                "        except queue.Full:\n"
-                "            self.abort()\n",
+                "        if not self.outbox.put(encode_line(line)):\n"
+                "            self.abort()\n"
+                "        # END SOLUTION\n",
+                "        try:\n"
                 "            self.sock.sendall(encode_line(line))\n"
                 "        except OSError:\n"
-                "            pass\n",
+                "            pass\n"
+                "        # END SOLUTION\n",
             ),
             server(
                 "        with self._lock:\n"
@@ -255,19 +258,23 @@ MISTAKES: tuple[Mistake, ...] = (
     ),
     Mistake(
         "broken_thread_leak",
-        "The writer thread half-closes on the close marker but never leaves its loop, so"
-        " it never ends and the reader thread waits for it forever: two threads and a"
-        " socket stay behind for every client that left.",
+        "At the end of the conversation the writer thread half-closes, then starts a fresh"
+        " outbox and waits for more lines instead of leaving its loop, so it never ends and"
+        " the reader thread waits for it forever: two threads and a socket stay behind for"
+        " every client that left.",
         (
             server(
-                "            if data is _CLOSE:\n                break\n",
-                "            if data is _CLOSE:\n"
+                "        while (data := self.outbox.take()) is not None:\n",
+                "        while True:\n"
+                "            data = self.outbox.take()\n"
+                "            if data is None:\n"
                 "                try:\n"
                 "                    # Half-close: the client reads our last lines, then"
                 " end-of-file.\n"
                 "                    self.sock.shutdown(socket.SHUT_WR)\n"
                 "                except OSError:\n"
                 "                    pass\n"
+                "                self.outbox = Outbox()  # ready for the next lines\n"
                 "                continue\n",
             ),
             server(
@@ -323,11 +330,11 @@ MISTAKES: tuple[Mistake, ...] = (
         "/w <nick> <text> sends the whisper line to every other member, not only to <nick>.",
         (
             server(
-                "            receiver = self._members.get(nick)\n"
+                "            receiver = self._members.get(nick_key(nick))\n"
                 "        if receiver is None:\n"
                 "            return False\n"
                 "        receiver.send(whisper_line(sender.nick, text))\n",
-                "            receiver = self._members.get(nick)\n"
+                "            receiver = self._members.get(nick_key(nick))\n"
                 "            others = [c for c in self._members.values() if c is not sender]\n"
                 "        if receiver is None:\n"
                 "            return False\n"
