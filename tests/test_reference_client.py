@@ -149,11 +149,15 @@ def assert_no_traceback(client: Client) -> None:
 # -- against a fake server -------------------------------------------------------------------
 
 
-def test_asks_for_a_nickname(fake, spawn):
+def test_asks_for_a_nickname_before_connecting(fake, spawn):
     client = spawn(fake.port)
-    fake.accept()
     client.child.expect_exact("Nickname: ")
+    fake.listener.settimeout(0)
+    with pytest.raises(BlockingIOError):  # no connection waits on a person typing
+        fake.listener.accept()
+    fake.listener.settimeout(STARTUP)
     client.type("ana")
+    fake.accept()
     assert fake.read_line() == b"ana\n"
 
 
@@ -218,7 +222,6 @@ def test_end_of_input_exits_0_within_a_second(fake, spawn):
 
 def test_end_of_input_at_the_nickname_prompt_exits_0(fake, spawn):
     client = spawn(fake.port)
-    fake.accept()
     client.child.expect_exact("Nickname: ")
     client.child.sendeof()
     assert client.wait_exit() == 0
