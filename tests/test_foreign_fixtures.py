@@ -107,6 +107,10 @@ class Proto:
 # -- one connection, speaking the fixture's framing -----------------------------------
 
 
+class NothingCame(AssertionError):
+    """An expected message did not (fully) arrive in time, or the stream ended first."""
+
+
 class Wire:
     """A raw socket that sends and expects whole messages of one protocol."""
 
@@ -191,13 +195,17 @@ class Wire:
         if self.proto.framing == "unframed":
             size = len(text.replace("{time}", "00:00:00").encode())
             got = self._take(size, time.monotonic() + timeout)
-            shown = got if got is not None else bytes(self.buf)
-            assert got is not None and re.fullmatch(pattern, got.decode(errors="replace")), (
-                f"expected {text!r} next, got {shown!r} (end of stream: {self.eof})")
+            if got is None:
+                raise NothingCame(f"expected {text!r} next, got only {bytes(self.buf)!r}"
+                                  f" (end of stream: {self.eof})")
+            assert re.fullmatch(pattern, got.decode(errors="replace")), (
+                f"expected {text!r} next, got {got!r}")
             return
         got_line = self.message(timeout)
-        assert got_line is not None and re.fullmatch(pattern, got_line), (
-            f"expected {text!r} next, got {got_line!r} (pending {bytes(self.buf[:120])!r})")
+        if got_line is None:
+            raise NothingCame(f"expected {text!r} next, got only {bytes(self.buf[:120])!r}"
+                              f" (end of stream: {self.eof})")
+        assert re.fullmatch(pattern, got_line), f"expected {text!r} next, got {got_line!r}"
 
     def expect_raw(self, data: bytes, timeout: float = WAIT) -> None:
         got = self._take(len(data), time.monotonic() + timeout)
@@ -458,20 +466,23 @@ SLOW_TEXT = 700  # characters per message: under every fixture's recv(1024)
 SLOW_COUNT = 500  # messages: ~350 KB, more than the buffers towards a slow Wire hold
 
 
-def chat_freezes(proto: Proto, sender: Wire, nick: str, receivers: list[Wire]) -> int | None:
+def chat_freezes(proto: Proto, sender: Wire, nick: str, receivers: list[Wire], *,
+                 echo: bool | None = None) -> int | None:
     """Once a client that never reads is connected: ``nick`` sends SLOW_COUNT messages,
     each once the last arrived. The index of the first that did not reach
     ``receivers`` within a second (the chat froze; on loopback a message takes well
-    under a millisecond), or None if all came through."""
+    under a millisecond), or None if all came through. The sender reads its echo
+    (``echo``, by default the profile's), so only the slow client stops reading."""
+    echo = proto.key("chat", "echo", False) if echo is None else echo
     for i in range(SLOW_COUNT):
         text = f"{i:05d} " + "." * (SLOW_TEXT - 6)
         sender.send(proto.chat_out(nick, text))
         for receiver in receivers:
             try:
                 receiver.expect(proto.chat(nick, text), timeout=1.0)
-            except AssertionError:
+            except NothingCame:
                 return i
-        if proto.key("chat", "echo", False):
+        if echo:
             sender.expect(proto.chat(nick, text))
     return None
 
@@ -643,10 +654,11 @@ def test_nick_token_spin_server() -> None:
             other.expect("bob joined!")
         say(proto, ana, "ana", "hello", [bob, silent])  # relayed to all, ana too (echo)
         # Broadcast blocks: a client that never reads freezes the chat between others.
-        join(proto, port, "slow", slow=True)
+        slow = join(proto, port, "slow", slow=True)  # and never reads again
         for other in (silent, ana, bob):
             other.expect("slow joined!")
-        assert chat_freezes(proto, ana, "ana", [bob, silent]) is not None
+        assert (chat_freezes(proto, ana, "ana", [bob, silent]) or 0) > 10
+        slow.close()
     with server(proto) as (srv, port):
         ana, bob, cid = room(proto, port, "ana", "bob", "cid")
         # A reset is announced (recv() raises, the except branch cleans up) ...
@@ -717,6 +729,108 @@ def test_nick_token_ok_client() -> None:
     with client_session(proto) as (program, conn):
         client_chats(proto, program, conn)
         client_leaves(proto, program, conn, "eof")
+    for how in ("close", "reset"):
+        with client_session(proto) as (program, conn):
+            client_sees_end(proto, program, conn, how)
+
+
+def test_nickname_kv_server() -> None:
+    proto = Proto.of("nickname_kv")
+    with server(proto) as (srv, port):
+        base = srv.threads()
+        ana, bob = room(proto, port, "ana", "bob")
+        srv.wait_text(r"bob conectou de 127\.0\.0\.1:\d+")
+        ana.send("mensagem=oi bob, ação ✓")
+        bob.expect("ana: oi bob, ação ✓")
+        ana.expect("ana: oi bob, ação ✓")  # the echo the assignment forbids
+        bob.send("mensagem=oi ana")
+        ana.expect("bob: oi ana")
+        bob.expect("bob: oi ana")
+        cid = join(proto, port, "cid")
+        for other in (ana, bob):
+            other.expect("cid entrou no chat")
+        bob.close()
+        for other in (ana, cid):
+            other.expect("bob saiu do chat")
+        cid.reset()
+        ana.expect("cid saiu do chat")
+        srv.wait_text("cid saiu")
+        assert threads_settle(srv, base + 1) == base + 1  # only ana's thread is left
+        assert cpu_over(srv, 0.5) < 0.1
+        # Broadcast blocks under the lock: a client that never reads freezes the chat.
+        dan = join(proto, port, "dan")
+        ana.expect("dan entrou no chat")
+        slow = join(proto, port, "slow", slow=True)  # and never reads again
+        for other in (ana, dan):
+            other.expect("slow entrou no chat")
+        assert (chat_freezes(proto, ana, "ana", [dan], echo=True) or 0) > 10
+        slow.close()
+
+
+def test_nickname_kv_client() -> None:
+    proto = Proto.of("nickname_kv")
+    with client_session(proto) as (program, conn):
+        client_chats(proto, program, conn)
+        client_leaves(proto, program, conn, "eof")
+    for how in ("close", "reset"):
+        with client_session(proto) as (program, conn):
+            client_sees_end(proto, program, conn, how)
+
+
+def test_stdin_sair_server() -> None:
+    proto = Proto.of("stdin_sair")
+    with server(proto) as (srv, port):
+        base = srv.threads()
+        ana = join(proto, port, "ana")
+        srv.wait_text(r"ana entrou \(127\.0\.0\.1:\d+\)")  # no welcome: the log says it
+        bob, cid = room(proto, port, "bob", "cid")
+        for nick in ("bob", "cid"):
+            ana.expect(f"{nick} entrou")
+        say(proto, ana, "ana", "olá, ação ✓", [bob, cid])
+        # "sair" is answered with BYE, closed and announced at once.
+        cid.send("sair")
+        cid.expect("BYE")
+        cid.closed()
+        for other in (ana, bob):
+            other.expect("cid saiu")
+        # A close is not noticed: nothing is announced until a send to bob fails.
+        dan = join(proto, port, "dan")
+        for other in (ana, bob):
+            other.expect("dan entrou")
+        bob.close()
+        dan.nothing()
+        say(proto, ana, "ana", "um", [dan])  # reaches bob's closed socket; RST comes back
+        dan.nothing()
+        say(proto, ana, "ana", "dois", [dan])  # this send to bob fails
+        for other in (ana, dan):
+            other.expect("bob saiu")
+        srv.wait_text(r"\nbob saiu")
+        # A reset is noticed at the next send too, not before.
+        eve = join(proto, port, "eve")
+        for other in (ana, dan):
+            other.expect("eve entrou")
+        eve.reset()
+        dan.nothing()
+        say(proto, ana, "ana", "três", [dan])
+        for other in (ana, dan):
+            other.expect("eve saiu")
+        assert threads_settle(srv, base + 2) == base + 2  # ana's and dan's
+        assert cpu_over(srv, 0.5) < 0.1
+        # Broadcast blocks under the lock: a client that never reads freezes the chat.
+        slow = join(proto, port, "slow", slow=True)  # and never reads again
+        for other in (ana, dan):
+            other.expect("slow entrou")
+        assert (chat_freezes(proto, ana, "ana", [dan]) or 0) > 10
+        slow.close()
+
+
+def test_stdin_sair_client() -> None:
+    proto = Proto.of("stdin_sair")
+    for how in ("sair", "eof"):
+        with client_session(proto) as (program, conn):
+            program.wait_text("Host: Porta: Apelido: ")
+            client_chats(proto, program, conn)
+            client_leaves(proto, program, conn, how)
     for how in ("close", "reset"):
         with client_session(proto) as (program, conn):
             client_sees_end(proto, program, conn, how)

@@ -10,6 +10,7 @@ host = sys.argv[1] if len(sys.argv) > 1 else '127.0.0.1'
 port = int(sys.argv[2]) if len(sys.argv) > 2 else 55555
 
 nickname = input("Choose your nickname: ")
+leaving = threading.Event()  # set when the user leaves: then a closed socket is fine
 client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 client.connect((host, port))
 
@@ -19,6 +20,8 @@ def receive():
         try:
             message = client.recv(1024).decode('utf-8', 'replace')
         except OSError:
+            if leaving.is_set():
+                return
             print("Connection lost!")
             os._exit(1)
         if not message:
@@ -37,4 +40,5 @@ try:
         client.send(f'{nickname}: {text}'.encode('utf-8'))
 except (EOFError, KeyboardInterrupt):
     pass
+leaving.set()
 client.close()
