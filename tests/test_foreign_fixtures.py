@@ -834,3 +834,118 @@ def test_stdin_sair_client() -> None:
     for how in ("close", "reset"):
         with client_session(proto) as (program, conn):
             client_sees_end(proto, program, conn, how)
+
+
+def test_from_all_server() -> None:
+    proto = Proto.of("from_all")
+    with server(proto) as (srv, port):
+        base = srv.threads()
+        silent = Wire.connect(proto, port)  # connected, never answers USERNAME
+        silent.expect_raw(b"USERNAME\n")
+        zed, ana, bob = room(proto, port, "Zed", "ana", "bob")
+        srv.wait_text(r"\[\+\] Zed 127\.0\.0\.1:\d+")
+        say(proto, ana, "ana", "olá, ação ✓", [zed, bob])
+        say(proto, bob, "bob", "hi", [zed, ana])  # ana's next line: no echo came first
+        # Framing: two lines in one segment, a line in pieces, a character cut in two.
+        ana.send_raw(b"first\nsecond\n")
+        ana.send_raw(b"in thr")
+        bob.expect("FROM ana [all]: first")
+        bob.expect("FROM ana [all]: second")
+        bob.nothing()  # a line without its newline is not relayed yet
+        ana.send_raw(b"ee pieces, ol\xc3")
+        bob.nothing()
+        ana.send_raw(b"\xa1\n")
+        bob.expect("FROM ana [all]: in three pieces, olá")
+        zed.expect("FROM ana [all]: first")
+        zed.expect("FROM ana [all]: second")
+        zed.expect("FROM ana [all]: in three pieces, olá")
+        # Commands.
+        ana.send("/list")
+        ana.expect("ONLINE: Zed ana bob")
+        ana.send("/msg bob psst")
+        bob.expect("FROM ana [private]: psst")
+        ana.send("/dance now")
+        ana.expect("ERROR unknown command /dance")
+        twin = Wire.connect(proto, port)
+        twin.expect_raw(b"USERNAME\n")
+        twin.send("ana")
+        twin.expect("ERROR name taken")
+        twin.closed()
+        say(proto, ana, "ana", "still me", [zed, bob])  # nothing announced, nothing leaked
+        # A client that never reads does not hold up the others.
+        slow = join(proto, port, "slow", slow=True)  # and never reads again
+        for other in (zed, ana, bob):
+            other.expect("SERVER [all]: slow joined")
+        assert chat_freezes(proto, ana, "ana", [zed, bob]) is None
+        # Leaving by /EXIT, close and reset: announced once each.
+        bob.send("/EXIT")
+        bob.closed()
+        for other in (zed, ana):
+            other.expect("SERVER [all]: bob left")
+        ana.close()
+        zed.expect("SERVER [all]: ana left")
+        slow.reset()
+        zed.expect("SERVER [all]: slow left")
+        srv.wait_text(r"\[-\] slow 127\.0\.0\.1:\d+")
+        silent.close()
+        zed.close()
+        srv.wait_text(r"\[-\] Zed 127\.0\.0\.1:\d+")
+        assert threads_settle(srv, base) == base
+        assert cpu_over(srv, 0.5) < 0.1
+
+
+def test_from_all_client() -> None:
+    proto = Proto.of("from_all")
+    for how in ("/EXIT", "eof"):
+        with client_session(proto) as (program, conn):
+            client_chats(proto, program, conn)
+            client_leaves(proto, program, conn, how)
+    for how in ("close", "reset"):
+        with client_session(proto) as (program, conn):
+            client_sees_end(proto, program, conn, how)
+
+
+def test_assigned_names_server() -> None:
+    proto = Proto.of("assigned_names")
+    with server(proto) as (srv, port):
+        base = srv.threads()
+        # Names are given in the order the server accepts connections.
+        u1, u2, u3 = room(proto, port, "user1", "user2", "user3")
+        srv.wait_text(r"user3 connected from 127\.0\.0\.1:\d+")
+        say(proto, u1, "user1", "hi: there,  two spaces", [u2, u3])
+        say(proto, u2, "user2", "olá ✓", [u1, u3])  # u1's next message: no echo first
+        u3.send("quit")
+        u3.closed()
+        for other in (u1, u2):
+            other.expect("user3 left")
+        u2.close()
+        u1.expect("user2 left")
+        u4 = join(proto, port, "user4")
+        u1.expect("user4 joined")
+        u4.reset()
+        u1.expect("user4 left")
+        u5 = join(proto, port, "user5")
+        u1.expect("user5 joined")
+        slow = join(proto, port, "user6", slow=True)  # and never reads again
+        for other in (u1, u5):
+            other.expect("user6 joined")
+        assert chat_freezes(proto, u1, "user1", [u5]) is None
+        slow.close()
+        for other in (u1, u5):
+            other.expect("user6 left")
+        u5.close()
+        u1.close()
+        srv.wait_text(r"user1 disconnected from 127\.0\.0\.1:\d+")
+        assert threads_settle(srv, base) == base
+        assert cpu_over(srv, 0.5) < 0.1
+
+
+def test_assigned_names_client() -> None:
+    proto = Proto.of("assigned_names")
+    for how in ("quit", "eof"):
+        with client_session(proto, "user1") as (program, conn):
+            client_chats(proto, program, conn, "user1")
+            client_leaves(proto, program, conn, how)
+    for how in ("close", "reset"):
+        with client_session(proto, "user1") as (program, conn):
+            client_sees_end(proto, program, conn, how)
