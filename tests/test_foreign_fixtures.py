@@ -949,3 +949,95 @@ def test_assigned_names_client() -> None:
     for how in ("close", "reset"):
         with client_session(proto, "user1") as (program, conn):
             client_sees_end(proto, program, conn, how)
+
+
+def test_no_register_clock_server() -> None:
+    proto = Proto.of("no_register_clock")
+    with server(proto) as (srv, port):
+        base = srv.threads()
+        wires = []
+        for _ in range(3):  # no registration: being connected is being in the chat
+            wire = Wire.connect(proto, port)
+            srv.wait_text(rf"Nova conexão: \('127\.0\.0\.1', {wire.sock.getsockname()[1]}\)")
+            wires.append(wire)
+        ana, bob, cid = wires
+        say(proto, ana, "ana", "olá, ação ✓", [bob, cid])
+        say(proto, bob, "bob", "oi", [ana, cid])  # ana's next message: no echo first
+        bob.close()
+        srv.wait_text(r"Conexão encerrada: \('127\.0\.0\.1', \d+\)")
+        say(proto, ana, "ana", "bob saiu sem aviso", [cid])  # nothing announced
+        assert threads_settle(srv, base + 2) == base + 2
+        assert cpu_over(srv, 0.5) < 0.1
+        # Broadcast blocks under the lock: a client that never reads freezes the chat.
+        slow = Wire.connect(proto, port, slow=True)  # and never reads
+        srv.wait_text(rf"Nova conexão: \('127\.0\.0\.1', {slow.sock.getsockname()[1]}\)")
+        assert (chat_freezes(proto, ana, "ana", [cid]) or 0) > 10
+        slow.close()
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="the defect is Python 3.11's")
+def test_no_register_clock_client_does_not_compile() -> None:
+    proto = Proto.of("no_register_clock")
+    with fake_server(proto) as (listener, port), client(proto, port, "ana") as program:
+        assert program.wait_exit(WAIT) == 1
+        assert "SyntaxError" in program.text, program.text
+        listener.settimeout(0)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # it never connected
+
+
+def test_length10_server() -> None:
+    proto = Proto.of("length10")
+    with server(proto) as (srv, port):
+        base = srv.threads()
+        wires = []
+        for nick in ("ana", "bob", "cid"):  # no welcome: the log says it took the name
+            wires.append(join(proto, port, nick))
+            srv.wait_text(rf"Accepted new connection from 127\.0\.0\.1:\d+, username: {nick}")
+        ana, bob, cid = wires
+        say(proto, ana, "ana", "olá, ação ✓", [bob, cid])
+        say(proto, bob, "bob", "hi", [ana, cid])  # ana's next frame: no echo first
+        # Framing: two frames in one segment; a frame in pieces, its header cut too; a
+        # frame cut inside a UTF-8 character; 300 frames at once.
+        ana.send_raw(proto.encode("first") + proto.encode("second"))
+        frame = proto.encode("in pieces, olá")
+        ana.send_raw(frame[:4])
+        for text in ("first", "second"):
+            bob.expect(f"ana > {text}")
+            cid.expect(f"ana > {text}")
+        bob.nothing()
+        ana.send_raw(frame[4:-1])
+        bob.nothing()
+        ana.send_raw(frame[-1:])
+        for other in (bob, cid):
+            other.expect("ana > in pieces, olá")
+        ana.send_raw(b"".join(proto.encode(f"burst {i:03d}") for i in range(300)))
+        for other in (bob, cid):
+            for i in range(300):
+                other.expect(f"ana > burst {i:03d}")
+        slow = join(proto, port, "slow", slow=True)  # and never reads again
+        srv.wait_text(r"username: slow")
+        assert chat_freezes(proto, ana, "ana", [bob, cid]) is None
+        slow.close()
+        bob.reset()
+        cid.close()
+        for nick in ("slow", "bob", "cid"):
+            srv.wait_text(f"Closed connection from: {nick}")
+        say(proto, ana, "ana", "alone now", [])
+        assert threads_settle(srv, base + 2) == base + 2  # ana's reader and writer
+        assert cpu_over(srv, 0.5) < 0.1
+
+
+def test_length10_client() -> None:
+    proto = Proto.of("length10")
+    with client_session(proto) as (program, conn):
+        client_chats(proto, program, conn)
+        frame = proto.encode("zoë: olá 李雷 ✓")
+        cut = frame.index("李".encode()) + 1
+        conn.send_raw(frame[:cut])
+        conn.send_raw(frame[cut:])
+        program.wait_text("zoë: olá 李雷 ✓")
+        client_leaves(proto, program, conn, "eof")
+    for how in ("close", "reset"):
+        with client_session(proto) as (program, conn):
+            client_sees_end(proto, program, conn, how)
