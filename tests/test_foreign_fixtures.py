@@ -107,6 +107,16 @@ class Proto:
 # -- one connection, speaking the fixture's framing -----------------------------------
 
 
+OPEN_WIRES: list[Wire] = []  # closed after each test (see close_wires)
+
+
+@pytest.fixture(autouse=True)
+def close_wires() -> Iterator[None]:
+    yield
+    while OPEN_WIRES:
+        OPEN_WIRES.pop().sock.close()
+
+
 class NothingCame(AssertionError):
     """An expected message did not (fully) arrive in time, or the stream ended first."""
 
@@ -119,6 +129,7 @@ class Wire:
         self.sock = sock
         self.buf = bytearray()
         self.eof = False
+        OPEN_WIRES.append(self)
 
     @classmethod
     def connect(cls, proto: Proto, port: int, *, slow: bool = False) -> Wire:
@@ -247,7 +258,8 @@ class Program:
         self.text = ""
         self.done = False  # the output has ended
         self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     @property
     def pid(self) -> int:
@@ -308,9 +320,13 @@ class Program:
             except ProcessLookupError:
                 pass
         self.proc.wait(WAIT)
+        self.reader.join(WAIT)  # the output ends with the process group
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                stream.close()
+                try:
+                    stream.close()
+                except BrokenPipeError:  # input it never read
+                    pass
 
 
 def free_port() -> int:
@@ -568,6 +584,11 @@ def expected_of(name: str) -> dict[str, Any]:
     return read_toml(FOREIGN / name / "expected.toml")
 
 
+def test_there_are_enough_fixtures() -> None:
+    correct = [name for name in FIXTURES if expected_of(name)["correct"]]
+    assert len(FIXTURES) >= 8 and len(correct) >= 3, (FIXTURES, correct)
+
+
 @pytest.mark.parametrize("name", FIXTURES)
 def test_programs_are_small_and_plain(name: str) -> None:
     """server.py and client.py of 40-120 lines; standard library only, except what the
@@ -660,17 +681,18 @@ def test_nick_token_spin_server() -> None:
         assert (chat_freezes(proto, ana, "ana", [bob, silent]) or 0) > 10
         slow.close()
     with server(proto) as (srv, port):
+        base = srv.threads()
         ana, bob, cid = room(proto, port, "ana", "bob", "cid")
         # A reset is announced (recv() raises, the except branch cleans up) ...
         cid.reset()
         for other in (ana, bob):
             other.expect("cid left!")
-        threads = srv.threads()
+        assert threads_settle(srv, base + 2) == base + 2  # cid's thread ended
         # ... but a close is not: recv() returns b'' and the loop relays b'' forever.
         ana.close()
         assert spins(srv), "the server's CPU time did not grow after a client closed"
         bob.nothing()  # no "ana left!", ever
-        assert srv.threads() == threads  # ana's thread never ends
+        assert srv.threads() == base + 2  # ana's thread never ends
 
 
 def test_nick_token_spin_client() -> None:
@@ -1038,6 +1060,132 @@ def test_length10_client() -> None:
         conn.send_raw(frame[cut:])
         program.wait_text("zoë: olá 李雷 ✓")
         client_leaves(proto, program, conn, "eof")
+    for how in ("close", "reset"):
+        with client_session(proto) as (program, conn):
+            client_sees_end(proto, program, conn, how)
+
+
+def test_crash_on_reset_server() -> None:
+    proto = Proto.of("crash_on_reset")
+    with server(proto) as (srv, port):
+        # The name is asked in the accept loop: a silent connection holds it up.
+        silent = Wire.connect(proto, port)
+        silent.expect_raw(b"Digite seu nome: ")
+        ana = Wire.connect(proto, port)
+        ana.nothing()
+        join(proto, port, "silent", wire=silent)
+        ana.expect_raw(b"Digite seu nome: ")
+        join(proto, port, "ana", wire=ana)
+        silent.expect("ana entrou na sala")
+        bob, cid = room(proto, port, "bob", "cid")
+        for nick in ("bob", "cid"):
+            for other in (silent, ana):
+                other.expect(f"{nick} entrou na sala")
+        say(proto, ana, "ana", "olá, ação ✓", [silent, bob, cid])
+        cid.send("/sair")
+        cid.closed()
+        for other in (silent, ana, bob):
+            other.expect("cid saiu da sala")
+        bob.close()
+        for other in (silent, ana):
+            other.expect("bob saiu da sala")
+        srv.wait_text("bob desconectou")
+        # Broadcast blocks: a client that never reads freezes whoever talks next.
+        slow = join(proto, port, "slow", slow=True)  # and never reads again
+        for other in (silent, ana):
+            other.expect("slow entrou na sala")
+        assert (chat_freezes(proto, ana, "ana", [silent]) or 0) > 10
+        slow.close()
+    with server(proto) as (srv, port):
+        ana, bob = room(proto, port, "ana", "bob")
+        bob.reset()
+        srv.wait_text("ConnectionResetError")  # bob's thread died, bob is still listed
+        ana.nothing()  # and no leave is announced
+        # The next join is announced from the accept loop, to bob too: the server dies.
+        join(proto, port, "cid")
+        ana.expect("cid entrou na sala")
+        assert srv.wait_exit(WAIT) is not None, "the server should have crashed"
+        assert "BrokenPipeError" in srv.text, srv.text
+        ana.closed()
+
+
+def test_crash_on_reset_client() -> None:
+    proto = Proto.of("crash_on_reset")
+    for how in ("/sair", "eof"):
+        with client_session(proto) as (program, conn):
+            program.wait_text("Digite seu nome: ")
+            client_chats(proto, program, conn)
+            client_leaves(proto, program, conn, how)
+    for how in ("close", "reset"):
+        with client_session(proto) as (program, conn):
+            client_sees_end(proto, program, conn, how)
+
+
+def test_leaky_threads_server() -> None:
+    proto = Proto.of("leaky_threads")
+    with server(proto) as (srv, port):
+        base = srv.threads()
+        ana, bob = room(proto, port, "ana", "bob")
+        srv.wait_text(r"join bob 127\.0\.0\.1:\d+")
+        say(proto, ana, "ana", "olá, ação ✓", [bob])
+        say(proto, bob, "bob", "hi", [ana])  # ana's next message: no echo first
+        slow = join(proto, port, "slow", slow=True)  # and never reads again
+        for other in (ana, bob):
+            other.expect("* slow joined")
+        assert chat_freezes(proto, ana, "ana", [bob]) is None
+        slow.close()
+        for other in (ana, bob):
+            other.expect("* slow left")
+        # ana's and bob's reader and writer (slow's writer ended: its send failed)
+        assert threads_settle(srv, base + 4) == base + 4
+        descriptors = srv.descriptors()
+        # Ten clients come and go (by /quit, close, reset): each leaves a writer behind.
+        for i in range(10):
+            peer = join(proto, port, f"u{i}")
+            for other in (ana, bob):
+                other.expect(f"* u{i} joined")
+            if i % 3 == 0:
+                peer.send("/quit")
+                peer.closed()
+            elif i % 3 == 1:
+                peer.close()
+            else:
+                peer.reset()
+            for other in (ana, bob):
+                other.expect(f"* u{i} left")
+        assert threads_settle(srv, base + 14) == base + 14  # ten more threads, for ever
+        assert srv.descriptors() == descriptors  # the sockets themselves are closed
+        assert cpu_over(srv, 0.5) < 0.1  # the leaked writers only wait
+
+
+def test_leaky_threads_client() -> None:
+    proto = Proto.of("leaky_threads")
+    for how in ("/quit", "eof"):
+        with client_session(proto) as (program, conn):
+            client_chats(proto, program, conn)
+            client_leaves(proto, program, conn, how)
+    for how in ("close", "reset"):
+        with client_session(proto) as (program, conn):
+            client_sees_end(proto, program, conn, how)
+
+
+def test_colorama_server_does_not_start_without_the_package() -> None:
+    proto = Proto.of("colorama_server")
+    assert "colorama" not in sys.stdlib_module_names
+    program = Program(proto.folder, render(proto.key("server", "command"), port=free_port()))
+    try:
+        assert program.wait_exit(WAIT) not in (None, 0)
+        program.wait_text("ModuleNotFoundError: No module named 'colorama'")
+    finally:
+        program.stop()
+
+
+def test_colorama_server_client() -> None:
+    proto = Proto.of("colorama_server")
+    for how in ("/quit", "eof"):
+        with client_session(proto) as (program, conn):
+            client_chats(proto, program, conn)
+            client_leaves(proto, program, conn, how)
     for how in ("close", "reset"):
         with client_session(proto) as (program, conn):
             client_sees_end(proto, program, conn, how)
