@@ -218,6 +218,17 @@ class Wire:
                               f" (end of stream: {self.eof})")
         assert re.fullmatch(pattern, got_line), f"expected {text!r} next, got {got_line!r}"
 
+    def expect_until(self, text: str, timeout: float = WAIT) -> bytes:
+        """Skip the stream up to and including ``text`` (its next occurrence); return
+        what came before it."""
+        wanted, deadline = text.encode(), time.monotonic() + timeout
+        while (at := self.buf.find(wanted)) < 0:
+            if not self._fill(deadline):
+                raise NothingCame(f"no {text!r} in {bytes(self.buf[-200:])!r}")
+        before = bytes(self.buf[:at])
+        del self.buf[:at + len(wanted)]
+        return before
+
     def expect_raw(self, data: bytes, timeout: float = WAIT) -> None:
         got = self._take(len(data), time.monotonic() + timeout)
         assert got == data, f"expected {data!r}, got {got!r} then {bytes(self.buf)!r}"
@@ -844,6 +855,26 @@ def test_stdin_sair_server() -> None:
             other.expect("slow entrou")
         assert (chat_freezes(proto, ana, "ana", [dan]) or 0) > 10
         slow.close()
+    with server(proto) as (srv, port):
+        # Yet sockets do not pile up: a departed client is dropped when a later join
+        # announcement fails to reach it (the second one after a close, the first after
+        # a reset), so clients coming and going leave only the last one or two open
+        # (server.no_leak allows two more than before).
+        keeper = join(proto, port, "keeper")
+        srv.wait_text(r"keeper entrou \(")
+        descriptors = srv.descriptors()
+        for i in range(12):
+            peer = join(proto, port, f"u{i}")
+            keeper.expect_until(f"u{i} entrou")
+            if i % 3 == 0:
+                peer.send("sair")
+                peer.closed()
+            elif i % 3 == 1:
+                peer.close()
+            else:
+                peer.reset()
+        srv.wait_text(r"u9 saiu\n(.*\n)*u11 entrou")  # u7 and u8 were dropped before u9
+        assert srv.descriptors() <= descriptors + 2  # u10's and u11's, still open
 
 
 def test_stdin_sair_client() -> None:
