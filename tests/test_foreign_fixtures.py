@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
+import random
 import re
 import signal
 import socket
@@ -341,9 +342,17 @@ class Program:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range (from 32768), so that no
+    outgoing connection takes it before the server binds it."""
+    for _ in range(200):
+        port = random.randint(24000, 31999)
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 24000 and 31999")
 
 
 def render(template: str, **fields: Any) -> list[str]:

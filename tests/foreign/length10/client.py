@@ -5,7 +5,7 @@ import threading
 
 HEADER_LENGTH = 10
 IP = "127.0.0.1"
-PORT = 47018
+PORT = 32718
 leaving = threading.Event()  # the user left: the socket is closed on purpose
 
 

@@ -8,7 +8,7 @@ import threading
 
 HEADER_LENGTH = 10
 IP = "127.0.0.1"
-PORT = 47018
+PORT = 32718
 
 clients = {}  # socket -> (username, outbox)
 lock = threading.Lock()

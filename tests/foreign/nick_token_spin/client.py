@@ -8,7 +8,7 @@ nickname = input("Choose your nickname: ")
 
 # Connecting To Server
 client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-client.connect(('127.0.0.1', 47011))
+client.connect(('127.0.0.1', 32711))
 
 
 # Listening to Server and Sending Nickname

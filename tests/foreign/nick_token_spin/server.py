@@ -6,7 +6,7 @@ import threading
 
 # Connection Data
 host = '127.0.0.1'
-port = 47011
+port = 32711
 
 # Starting Server
 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

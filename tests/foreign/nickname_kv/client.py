@@ -7,7 +7,7 @@ import socket
 import threading
 
 HOST = '127.0.0.1'
-PORTA = 47013
+PORTA = 32713
 saindo = threading.Event()  # o usuário saiu: a conexão fechada não é erro
 
 

@@ -5,7 +5,7 @@ import socket
 import threading
 
 HOST = '127.0.0.1'
-PORTA = 47013
+PORTA = 32713
 
 clientes = []  # lista de (conexao, apelido)
 trava = threading.Lock()

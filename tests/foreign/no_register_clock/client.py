@@ -8,7 +8,7 @@ import socket
 import threading
 
 HOST = '127.0.0.1'
-PORTA = 47017
+PORTA = 32717
 
 nome = input('Seu nome: ')
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -5,7 +5,7 @@ import threading
 import time
 
 HOST = '127.0.0.1'
-PORTA = 47017
+PORTA = 32717
 
 conexoes = []
 trava = threading.Lock()
