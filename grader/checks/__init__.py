@@ -10,12 +10,13 @@ from . import (
     server_extensions,
     server_filtering,
     server_framing,
+    server_program,
     server_robustness,
     units,
 )
 
 MODULES = (server_core, units, server_framing, server_filtering, server_robustness,
-           server_extensions, client, end_to_end)
+           server_extensions, server_program, client, end_to_end)
 
 
 def all_checks() -> list[CheckSpec]:
