@@ -143,7 +143,8 @@ def utf8(ctx: Context) -> None:
     raw = (text + "\n").encode()
     cut = raw.index("李".encode()) + 1
     conn.send_pieces([raw[:cut], raw[cut:]])
-    client.expect_screen(text, what=f"the line {text!r}")
+    with impatient(client):
+        client.expect_screen(text, what=f"the line {text!r}")
     _no_traceback(client)
 
 

@@ -7,7 +7,7 @@ from ..context import Context
 from ..failures import Mismatch
 from ..model import Level
 from ..registry import check
-from .common import error_reply, expect_next, hint, quit_peer
+from .common import error_reply, expect_next, hint, impatient, quit_peer
 
 EXT = Level.EXTENSION
 WHISPER_USAGE = "usage: /w <nick> <text>"  # PROTOCOL.md §5
@@ -33,9 +33,10 @@ INVALID_NICKS = ("", "has space", "x" * 21, "Ω" * 21, "colon:nick", "star*", "s
 def _expect_error(ctx: Context, peer: Peer, why: str, reason: str | None = None) -> str:
     """An error line: exactly ``*** error: <reason>`` under chatlab when a reason is
     given (PROTOCOL.md §5 fixes it), else any line with the error prefix."""
-    if reason is not None:
+    if reason is not None:  # an answer to a command: it comes at once or it is too slow
         answer, shown = error_reply(ctx, reason)
-        return peer.expect_line(accept=answer, what=shown, why=why)
+        with impatient(peer):
+            return peer.expect_line(accept=answer, what=shown, why=why)
     prefix = ctx.profile.error_prefix
     return peer.expect_line(accept=lambda line: line.startswith(prefix),
                             what=f"an error line starting with {prefix!r}", why=why)
@@ -74,11 +75,13 @@ def whisper(ctx: Context) -> None:
     private = ctx.profile.whisper_line.format(sender="ana", text="psst, a secret")
     cid.expect_line(private)
     ctx.say(cid, "marker after the whisper")
-    leak = [(private, "The whisper reached someone else than cid.")]
     for peer in (ana, bob):
+        leak = (f"{peer.name} got the whisper ana sent to cid: " +
+                ("the sender of a whisper gets nothing back." if peer is ana else
+                 "a whisper goes to the named client only."))
         expect_next(peer, ctx.chat("cid", "marker after the whisper"),
                     what=repr(ctx.profile.chat_line("cid", "marker after the whisper")),
-                    forbidden=leak,
+                    forbidden=[(private, leak)],
                     why="cid spoke after the whisper; nothing else should come first.")
 
 

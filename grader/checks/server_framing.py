@@ -24,10 +24,14 @@ def two_lines(ctx: Context) -> None:
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", "first of two")
         ctx.expect_chat(ana, "ana", "second of two")
-    ctx.expect_chat(bob, "ana", "first of two",
-                    why="ana sent 'first of two\\nsecond of two\\n' in a single send().")
-    ctx.expect_chat(bob, "ana", "second of two",
-                    why="ana sent 'first of two\\nsecond of two\\n' in a single send().")
+    why = "ana sent 'first of two\\nsecond of two\\n' in a single send()."
+    expect_next(bob, ctx.chat("ana", "first of two"),
+                what=repr(ctx.profile.chat_line("ana", "first of two")),
+                forbidden=[(lambda line: line.endswith("second of two")
+                            and "first of two" not in line, "ana's two lines arrived in"
+                            " reverse order: handle the lines of a segment in the order they"
+                            " came.")], why=why)
+    ctx.expect_chat(bob, "ana", "second of two", why=why)
 
 
 @check("server.framing_split", step=2, points=2, depends=["server.broadcast"], needs=FRAMING,

@@ -11,7 +11,7 @@ from ..failures import Crashed, Hung, Mismatch, Missing, NotApplicable
 from ..harness.servers import HOST
 from ..model import Level
 from ..registry import check
-from .common import expect_next, hint
+from .common import expect_next, hint, impatient
 
 SHUTDOWN_LINE = "*** server shutting down"  # PROTOCOL.md §7
 LISTENING = r"listening on (\S+):(\d+)"
@@ -76,8 +76,9 @@ def _shutdown(ctx: Context, signum: signal.Signals) -> None:
     for peer in members:
         others = [ctx.profile.left_line(p.name) for p in members if p is not peer]
         try:
-            expect_next(peer, SHUTDOWN_LINE, optional=others,
-                        why=f"On {name} the server says goodbye to every client.")
+            with impatient(peer):
+                expect_next(peer, SHUTDOWN_LINE, optional=others,
+                            why=f"On {name} the server says goodbye to every client.")
         except Missing:
             status = program.wait_exit(ctx.timing.soft)
             if status is None:
@@ -87,26 +88,29 @@ def _shutdown(ctx: Context, signum: signal.Signals) -> None:
                           " to every client, then exit.",
                           expected=repr(SHUTDOWN_LINE), actual="connection closed") from None
         peer.expect_closed(f"After {SHUTDOWN_LINE!r} the server closes the connection.")
-    _expect_gone(ctx, lurker, name)
     status = program.wait_exit(ctx.timing.hard)
     if status is None:
-        raise Hung(f"The server was still running {ctx.timing.hard:.1f} s after {name} (it had"
-                   " said goodbye): a thread that is not a daemon, or a loop that does not"
-                   " stop, keeps it alive.", expected="the program exits with status 0",
-                   actual="still running")
+        raise Hung(f"The server was still running {ctx.timing.hard:.1f} s after {name}, though"
+                   " it had said goodbye: a thread that is not a daemon (one still serving a"
+                   " connection, say) or a loop that does not stop keeps it alive.",
+                   expected="the program exits with status 0", actual="still running")
     ctx.transcript.add("server", "exited", _status(status))
+    _expect_gone(ctx, lurker, name)
     if status != 0:
+        traceback = (" It printed a traceback: catch KeyboardInterrupt (what Ctrl-C raises)"
+                     " around the accept loop." if program.has_traceback() else "")
         raise Crashed(f"After {name} the server exited with {_status(status)}; a server told"
-                      " to stop, that stops cleanly, exits with status 0.",
+                      f" to stop, that stops cleanly, exits with status 0.{traceback}",
                       expected="exit status 0", actual=f"exit status {status}")
 
 
 def _expect_gone(ctx: Context, peer: Peer, name: str) -> None:
     """Every socket closes: also a connection that never registered (a goodbye line on
-    it is allowed)."""
-    if not peer.drain_closed(time.monotonic() + ctx.timing.hard):
-        raise Hung(f"{ctx.timing.hard:.1f} s after {name}, a connection that had not sent its"
-                   " nickname was still open: on shutdown every socket closes.",
+    it is allowed). Called once the server has exited, which closes its sockets."""
+    if not peer.drain_closed(time.monotonic() + ctx.timing.soft):
+        raise Hung(f"After {name} the server exited, but a connection that had not sent its"
+                   " nickname was still open: on shutdown every socket closes (a process the"
+                   " server started may still hold it).",
                    expected="the connection closed", actual="still open")
 
 
