@@ -560,6 +560,13 @@ MISTAKES: tuple[Mistake, ...] = (
         (protocol('    return f"*** welcome {nick}"\n', '    return f"*** Welcome, {nick}!"\n'),),
     ),
     Mistake(
+        "broken_notice_without_stars",
+        "The join announcement is '<nick> joined the chat', without the '*** ' that marks"
+        " every server notice: it looks like a chat line from <nick>.",
+        (protocol('    return f"*** {nick} joined the chat"\n',
+                  '    return f"{nick} joined the chat"\n'),),
+    ),
+    Mistake(
         "broken_nick_length_in_bytes",
         "The nickname's length is counted in UTF-8 bytes, not characters: a name of 20"
         " Greek letters (40 bytes) is refused.",
@@ -763,6 +770,25 @@ MISTAKES: tuple[Mistake, ...] = (
         ),
     ),
     Mistake(
+        "broken_quit_stays_open",
+        "/quit is answered like any handled command: the connection stays open and the"
+        " client is never announced as leaving.",
+        (server('        if word == "/quit":\n            return False\n',
+                '        if word == "/quit":\n            return True\n'),),
+    ),
+    Mistake(
+        "broken_unknown_command_text",
+        "An unknown command is answered '*** error: unknown command', without naming it.",
+        (
+            server(
+                '        self.send(error_line(f"unknown command {printable(word)}"))\n'
+                "        return True\n        # END SOLUTION\n",
+                '        self.send(error_line("unknown command"))\n'
+                "        return True\n        # END SOLUTION\n",
+            ),
+        ),
+    ),
+    Mistake(
         "broken_users_keeps_leavers",
         "/users lists every nickname that ever joined, also those who have left.",
         (
@@ -831,6 +857,12 @@ MISTAKES: tuple[Mistake, ...] = (
         "broken_history_all_lines",
         "With --history N every chat line is kept and replayed, not only the last N.",
         (server("deque(maxlen=max(history_size, 0))", "deque()"),),
+    ),
+    Mistake(
+        "broken_history_unmarked",
+        "History lines are replayed as plain chat lines, without the '*** history ' mark:"
+        " a newcomer cannot tell them from live ones.",
+        (protocol('    return f"*** history {nick}: {text}"\n', '    return f"{nick}: {text}"\n'),),
     ),
     Mistake(
         "broken_history_keeps_whispers",
