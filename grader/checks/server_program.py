@@ -65,7 +65,8 @@ def port_zero(ctx: Context) -> None:
 
 def _shutdown(ctx: Context, signum: signal.Signals) -> None:
     """``signum`` ends the server: every registered client gets the goodbye line, every
-    connection closes, and the program exits with status 0."""
+    connection closes, and the program exits with status 0. (A fresh server: the check
+    ends it, and a verdict on a shared one would be judged again on a fresh one anyway.)"""
     name = signum.name
     server = ctx.server
     program = server.program
@@ -115,7 +116,7 @@ def _expect_gone(ctx: Context, peer: Peer, name: str) -> None:
 
 
 @check("server.shutdown", step=6, points=1, depends=["server.welcome"], needs=["chatlab"],
-       level=Level.ROBUSTNESS,
+       level=Level.ROBUSTNESS, own_server=True,
        hint=hint("Cleaning up", "§7", "Turn SIGTERM into the same clean stop as Ctrl-C"
                  " (signal.signal(signal.SIGTERM, ...)): goodbye to every client, close, exit 0."))
 def shutdown(ctx: Context) -> None:
@@ -124,7 +125,7 @@ def shutdown(ctx: Context) -> None:
 
 
 @check("server.shutdown_sigint", step=6, points=1, depends=["server.welcome"],
-       needs=["chatlab"], level=Level.ROBUSTNESS,
+       needs=["chatlab"], level=Level.ROBUSTNESS, own_server=True,
        hint=hint("Cleaning up", "§7", "Ctrl-C raises KeyboardInterrupt in the main thread:"
                  " catch it around the accept loop, say goodbye to every client, return 0."))
 def shutdown_sigint(ctx: Context) -> None:
