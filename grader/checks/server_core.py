@@ -276,6 +276,9 @@ def log_lines(ctx: Context) -> None:
     if ctx.profile.quit:
         ana.send_line(ctx.profile.quit)
         expect_log(ctx.profile.log_leave, "ana", f"left with {ctx.profile.quit!r}")
+        # A client that quit reads to the end and closes (the server may wait for that).
+        ana.drain_closed(time.monotonic() + ctx.timing.soft)
+        ana.close()
     bob.close()
     expect_log(ctx.profile.log_leave, "bob", "closed its connection")
     cid.reset()
