@@ -54,8 +54,8 @@ def port_zero(ctx: Context) -> None:
                        " clients know where to connect.",
                        expected=f"'listening on {HOST}:<the port it got>'",
                        actual=found.group(0))
-    try:
-        ctx.register("ana", server=Server(program, port))
+    try:  # as server.starts: a connection is accepted (registering is step 04's business)
+        ctx.connect("probe", server=Server(program, port)).close()
     except Hung:
         raise Mismatch(f"The server printed port {port}, but nothing accepts connections"
                        " there: print the port the listening socket really has.",
