@@ -8,13 +8,15 @@ from . import (
     end_to_end,
     server_core,
     server_extensions,
+    server_filtering,
     server_framing,
+    server_program,
     server_robustness,
     units,
 )
 
-MODULES = (server_core, units, server_framing, server_robustness, server_extensions, client,
-           end_to_end)
+MODULES = (server_core, units, server_framing, server_filtering, server_robustness,
+           server_extensions, server_program, client, end_to_end)
 
 
 def all_checks() -> list[CheckSpec]:

@@ -17,7 +17,7 @@ import pexpect
 from ..actors.fake_client import Closed, Peer
 from ..actors.student_client import ClientSession
 from ..context import Context
-from ..failures import Crashed, Hung, Mismatch, Unexpected
+from ..failures import Crashed, Hung, Mismatch, Missing, Unexpected
 from ..model import Level
 from ..registry import check
 from .common import hint, impatient
@@ -111,11 +111,12 @@ def nick_prompt(ctx: Context) -> None:
 @check("client.sends_lines", step=STEP, points=2, depends=["client.connects"],
        hint=hint("The input loop", "§8", "Read a line with input(), send it with '\\n'."))
 def sends_lines(ctx: Context) -> None:
-    """each typed line is sent to the server as one line"""
+    """each typed line is sent to the server as one line, exactly as typed"""
     client, conn = connect_client(ctx)
-    for text in ("hello from the keyboard", "olá, ação ✓"):
+    for text in ("hello from the keyboard", "olá, ação ✓", "  spaces  kept  ", "/users"):
         client.type_line(text)
-        conn.expect_line(text, why="The user typed it and pressed Enter.")
+        conn.expect_line(text, why="The user typed it and pressed Enter; it is sent as it is"
+                                   " (spaces and commands too: the server handles those).")
     _no_traceback(client)
 
 
@@ -142,7 +143,8 @@ def utf8(ctx: Context) -> None:
     raw = (text + "\n").encode()
     cut = raw.index("李".encode()) + 1
     conn.send_pieces([raw[:cut], raw[cut:]])
-    client.expect_screen(text, what=f"the line {text!r}")
+    with impatient(client):
+        client.expect_screen(text, what=f"the line {text!r}")
     _no_traceback(client)
 
 
@@ -226,13 +228,21 @@ def server_closes(ctx: Context) -> None:
        hint=hint("When the server goes away", "§8", "A reset raises ConnectionResetError"
                  " in recv(): treat it like a close."))
 def server_reset(ctx: Context) -> None:
-    """when the connection is reset, the client exits within a second, no traceback"""
+    """when the connection is reset, the client says so and exits (status 1), no traceback"""
     client, conn = connect_client(ctx)
     assert conn.sock is not None
     conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.reset()
     await_exit(client, 1.0, "the server reset the connection")
     _no_traceback(client)
+    notice = ctx.profile.client_disconnected
+    if notice and notice not in client.screen:  # it has exited: the screen is complete
+        raise Missing(f"The client exited without showing {notice!r} after the server reset"
+                      " the connection: a reset is a disconnection like a close.",
+                      expected=repr(notice), actual=client._last_lines())
+    if notice and client.exitstatus != 1:
+        raise Mismatch("When the connection breaks the client exits with status 1.",
+                       expected="exit status 1", actual=f"exit status {client.exitstatus}")
     if client.exitstatus == 0:
         raise Mismatch("A broken connection is an error: exit with status 1.",
                        expected="a non-zero exit status",

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from ..actors.fake_client import Peer
 from ..actors.student_client import ClientSession
 from ..context import Context
-from ..failures import Mismatch, Unexpected
+from ..failures import Hung, Mismatch, Unexpected
 from ..harness.servers import HOST
 from ..probes.counts import poll_until, thread_ids
 from ..profile import log_pattern
@@ -75,6 +75,33 @@ def expect_next(
                     break
             else:
                 raise
+
+
+def is_chatlab(ctx: Context) -> bool:
+    """Whether the profile is this kit's own protocol, whose every line PROTOCOL.md fixes."""
+    return ctx.profile.missing("chatlab") is None
+
+
+def error_reply(ctx: Context, reason: str) -> tuple[Callable[[str], bool], str]:
+    """How to recognise the server's answer ``*** error: <reason>``, and how to name it.
+
+    Under the chatlab profile the whole line is the one PROTOCOL.md gives; under another
+    profile, whose wording this kit does not know, any line with its error prefix."""
+    prefix = ctx.profile.error_prefix
+    if is_chatlab(ctx):
+        line = prefix + reason
+        return (lambda got: got == line), repr(line)
+    return (lambda got: got.startswith(prefix)), f"a line starting with {prefix!r}"
+
+
+def send_registration(ctx: Context, peer: Peer, nick: str, more: bytes = b"") -> None:
+    """Like :meth:`Context.handshake`, with ``more`` bytes in the same ``send()`` right
+    after the registration line (the first chat line, say)."""
+    greeting = ctx.profile.greeting
+    if greeting and not peer.read_until(greeting, time.monotonic() + ctx.timing.hard):
+        raise Hung(f"{peer.name} waited for the server's greeting {greeting!r}.",
+                   expected=repr(greeting), actual="nothing")
+    peer.send((ctx.profile.register_line(nick) + "\n").encode() + more)
 
 
 def quit_peer(ctx: Context, peer: Peer) -> None:

@@ -119,11 +119,22 @@ def no_echo(ctx: Context) -> None:
        hint=hint("No replay", "§2", "A newcomer only gets lines sent after it registered;"
                  " do not keep old lines around for it."))
 def no_replay(ctx: Context) -> None:
-    """a newcomer never receives lines sent before it registered"""
+    """a newcomer never receives lines sent before it registered, even if connected before"""
+    # Connected before anyone else (so accepted before them) and registered only later: a
+    # connection that has not sent its nickname yet is no member and gets no chat line.
+    lurker = ctx.connect("lurker") if ctx.profile.welcome else None
     ana, bob = ctx.room("ana", "bob")
     old_text = "said before cid came"
     ctx.say(ana, old_text)
     ctx.expect_chat(bob, "ana", old_text)
+    if lurker is not None:
+        early = [(ctx.chat(nick, text), "lurker received a chat line sent while it was"
+                  " connected but had not sent its nickname: only registered clients get"
+                  " chat lines.") for nick, text in ctx.said]
+        ctx.handshake(lurker, "lurker")
+        expect_next(lurker, ctx.profile.welcome_line("lurker"), forbidden=early,
+                    why="The welcome is the first line a newcomer gets.")
+        ctx.await_joined(lurker, [ana, bob])
     replay = [(ctx.chat(nick, text), "cid received a line sent before it joined (a replay).")
               for nick, text in ctx.said]
     cid = ctx.connect("cid")
@@ -235,29 +246,46 @@ def survives_reset(ctx: Context) -> None:
 @check("server.log_lines", step=4, points=1, depends=["server.welcome"], needs=["log"],
        level=Level.CORE,
        hint=hint("The server log", "§2 and §4", "print() the line with the client's"
-                 " address from accept(): f'[join] {nick} {ip}:{port}'."))
+                 " address from accept(): f'[join] {nick} {ip}:{port}', and the [leave]"
+                 " line wherever a client leaves (/quit, close, reset)."))
 def log_lines(ctx: Context) -> None:
     """the server prints `[join]` and `[leave]` lines with the nick and the client's IP:port"""
     program = ctx.server.program
     before = thread_ids(program.pid)
-    ana = ctx.register("ana")
-    ana_threads = thread_ids(program.pid) - before
-    port = ana.local_port
-    for template, label in ((ctx.profile.log_join, "join"), (ctx.profile.log_leave, "leave")):
-        if label == "leave":
-            ana.close()
-        wanted = template.format(nick="ana", ip="127.0.0.1", port=port)
+    peers = [ctx.register(nick) for nick in ("ana", "bob", "cid")]
+    threads = thread_ids(program.pid) - before
+
+    ports = {peer.name: peer.local_port for peer in peers}
+
+    def expect_log(template: str, nick: str, how: str) -> None:
+        port = ports[nick]
+        wanted = template.format(nick=nick, ip=HOST, port=port)
         # Within the soft deadline, the time any answer is given (grader.timing).
-        if not program.wait_line(log_pattern(template, nick="ana", ip=HOST, port=port),
+        if not program.wait_line(log_pattern(template, nick=nick, ip=HOST, port=port),
                                  time.monotonic() + ctx.timing.soft):
+            label = template.split()[0]
             lines = [ln for ln in program.output().splitlines() if label in ln]
-            raise Missing(f"The server's output has no line {wanted!r} (ana connected from"
-                          f" port {port}).", expected=wanted,
+            raise Missing(f"The server's output has no line {wanted!r} ({nick} {how},"
+                          f" from port {port}).", expected=wanted,
                           actual=lines[-1] if lines else "no such line in the output")
         ctx.transcript.add("server", "printed", wanted)
-    # Barrier: ana's threads have ended and the output is read up to bob's join, so a
-    # traceback printed while ana's leave was handled is in it.
-    await_threads_gone(ctx, ana_threads, time.monotonic() + ctx.timing.soft)
-    output_barrier(ctx, "bob")
+
+    for peer in peers:
+        expect_log(ctx.profile.log_join, peer.name, "registered")
+    ana, bob, cid = peers
+    if ctx.profile.quit:
+        ana.send_line(ctx.profile.quit)
+        expect_log(ctx.profile.log_leave, "ana", f"left with {ctx.profile.quit!r}")
+        # A client that quit reads to the end and closes (the server may wait for that).
+        ana.drain_closed(time.monotonic() + ctx.timing.soft)
+        ana.close()
+    bob.close()
+    expect_log(ctx.profile.log_leave, "bob", "closed its connection")
+    cid.reset()
+    expect_log(ctx.profile.log_leave, "cid", "reset its connection")
+    # Barrier: their threads have ended and the output is read up to dan's join, so a
+    # traceback printed while a leave was handled is in it.
+    await_threads_gone(ctx, threads, time.monotonic() + ctx.timing.soft)
+    output_barrier(ctx, "dan")
     if program.has_traceback():
         raise Crashed("The server printed a traceback.", actual="a traceback")

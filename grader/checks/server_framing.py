@@ -6,9 +6,11 @@ from ..context import Context
 from ..failures import Unexpected
 from ..model import Level
 from ..registry import check
-from .common import expect_next, hint, impatient
+from .common import error_reply, expect_next, hint, impatient, send_registration
 
 FRAMING = ["framing"]
+LINE_TOO_LONG = "line too long"  # PROTOCOL.md §1
+INVALID_UTF8 = "invalid UTF-8, line ignored"
 
 
 @check("server.framing_two_lines", step=2, points=2, depends=["server.broadcast"],
@@ -22,10 +24,14 @@ def two_lines(ctx: Context) -> None:
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", "first of two")
         ctx.expect_chat(ana, "ana", "second of two")
-    ctx.expect_chat(bob, "ana", "first of two",
-                    why="ana sent 'first of two\\nsecond of two\\n' in a single send().")
-    ctx.expect_chat(bob, "ana", "second of two",
-                    why="ana sent 'first of two\\nsecond of two\\n' in a single send().")
+    why = "ana sent 'first of two\\nsecond of two\\n' in a single send()."
+    expect_next(bob, ctx.chat("ana", "first of two"),
+                what=repr(ctx.profile.chat_line("ana", "first of two")),
+                forbidden=[(lambda line: line.endswith("second of two")
+                            and "first of two" not in line, "ana's two lines arrived in"
+                            " reverse order: handle the lines of a segment in the order they"
+                            " came.")], why=why)
+    ctx.expect_chat(bob, "ana", "second of two", why=why)
 
 
 @check("server.framing_split", step=2, points=2, depends=["server.broadcast"], needs=FRAMING,
@@ -73,6 +79,32 @@ def utf8_split(ctx: Context) -> None:
                         why="ana's line was cut in the middle of the character 'ç'.")
 
 
+@check("server.nick_and_line", step=2, points=1,
+       depends=["server.broadcast", "server.framing_two_lines"], needs=FRAMING,
+       level=Level.ROBUSTNESS,
+       hint=hint("Several lines in one recv()", "§1 and §2", "The bytes after the"
+                 " nickname's '\\n' are the start of the chat: read the nickname from the"
+                 " same buffer as the chat lines, and keep that buffer."))
+def nick_and_line(ctx: Context) -> None:
+    """a nickname and a first chat line arriving in one TCP segment are both taken"""
+    ana, bob = ctx.room("ana", "bob")
+    cid = ctx.connect("cid")
+    text = "my first line came with my nickname"
+    send_registration(ctx, cid, "cid", text.encode() + b"\n")
+    ctx.said.append(("cid", text))
+    why = "cid sent its nickname and its first chat line in a single send()."
+    if ctx.profile.welcome:
+        cid.expect_line(ctx.profile.welcome_line("cid"), what="the welcome line", why=why)
+    if ctx.profile.echo:
+        ctx.expect_chat(cid, "cid", text, why=why)
+    optional = [ctx.profile.joined_line("cid")] if ctx.profile.joined else []
+    for member in (ana, bob):
+        with impatient(member):
+            expect_next(member, ctx.chat("cid", text), optional=optional,
+                        what=repr(ctx.profile.chat_line("cid", text)),
+                        why=f"{why} The chat line must not be lost with the nickname.")
+
+
 @check("server.burst_order", step=3, points=2,
        depends=["server.broadcast", "server.framing_two_lines"], needs=FRAMING,
        level=Level.ROBUSTNESS,
@@ -93,6 +125,24 @@ def burst_order(ctx: Context) -> None:
     ctx.transcript.note("bob and cid received all 300 lines in order")
 
 
+@check("server.crlf", step=2, points=1, depends=["server.broadcast"],
+       needs=["framing", "chatlab"], level=Level.ROBUSTNESS,
+       hint=hint("Your turn: `LineBuffer.feed`", "§1", "telnet and `nc -C` end every line"
+                 " with '\\r\\n': drop a '\\r' just before the '\\n', also in the"
+                 " nickname's line."))
+def crlf(ctx: Context) -> None:
+    """lines ending in `\\r\\n` (telnet, `nc -C`) work: the `\\r` is dropped, nickname included"""
+    (ana,) = ctx.room("ana")
+    cid = ctx.connect("cid")
+    why = "cid ends its lines with '\\r\\n', as telnet does: the '\\r' is not part of the line."
+    cid.send(b"cid\r\n")
+    cid.expect_line(ctx.profile.welcome_line("cid"), what="the welcome line", why=why)
+    ctx.await_joined(cid, [ana])
+    cid.send(b"hello from telnet\r\n")
+    ctx.said.append(("cid", "hello from telnet"))
+    ana.expect_line(ctx.profile.chat_line("cid", "hello from telnet"), why=why)
+
+
 @check("server.line_too_long", step=2, points=1,
        depends=["server.broadcast", "server.framing_split"],
        needs=["framing", "max_line"], level=Level.ROBUSTNESS,
@@ -101,13 +151,13 @@ def burst_order(ctx: Context) -> None:
 def line_too_long(ctx: Context) -> None:
     """a line over the limit gets `*** error: line too long` and only that client is closed"""
     ana, bob, cid = ctx.room("ana", "bob", "cid")
-    size = ctx.profile.max_line + 1000
+    size = ctx.profile.max_line + 1  # the shortest line that is too long
     ctx.transcript.note(f"ana sends a line of {size} bytes")
     ana.send(b"x" * size + b"\n", log=False)
-    prefix = ctx.profile.error_prefix
+    answer, shown = error_reply(ctx, LINE_TOO_LONG)
     with impatient(ana):
-        ana.expect_line(accept=lambda line: line.startswith(prefix),
-                        what=f"a line starting with {prefix!r}")
+        ana.expect_line(accept=answer, what=shown,
+                        why=f"ana sent a line of {size} bytes, one more than the limit.")
     ana.expect_closed("After a too-long line the server closes that connection.")
     ctx.say(cid, "still chatting")
     optional = (ctx.profile.left_line("ana"),) if ctx.profile.left else ()
@@ -118,6 +168,50 @@ def line_too_long(ctx: Context) -> None:
         raise Unexpected("The too-long line was delivered to the others.", actual=line)
 
 
+@check("server.line_limit_exact", step=2, points=1,
+       depends=["server.broadcast", "server.framing_split"],
+       needs=["framing", "max_line"], level=Level.ROBUSTNESS,
+       hint=hint("Lines that never end", "§1", "The limit is on the line without its"
+                 " ending: drop the '\\r' of '\\r\\n' first, then refuse only a line"
+                 " *longer* than the limit."))
+def line_limit_exact(ctx: Context) -> None:
+    """a line of exactly 4096 bytes is delivered, ending in `\\n` or in `\\r\\n`"""
+    ana, bob = ctx.room("ana", "bob")
+    size = ctx.profile.max_line
+    left = ctx.profile.left_line("ana") if ctx.profile.left else None
+    for letter, ending, shown in (("a", b"\n", "\\n"), ("b", b"\r\n", "\\r\\n")):
+        text = letter * size
+        ctx.transcript.note(f"ana sends a line of {size} bytes ('{letter}' × {size}) + {shown}")
+        ana.send(text.encode() + ending, log=False)
+        ctx.said.append(("ana", text))
+        if ctx.profile.echo:
+            ctx.expect_chat(ana, "ana", text)
+        forbidden = [(left, f"ana was disconnected for a line of exactly {size} bytes"
+                            f" ending in {shown}; only a longer line is too long.")] if left else []
+        expect_next(bob, ctx.chat("ana", text), forbidden=forbidden,
+                    what=f"ana's line of exactly {size} bytes ('{letter}' × {size})",
+                    why=f"The limit is {size} bytes, not counting the line ending ({shown}).")
+
+
+@check("server.line_unended", step=2, points=1,
+       depends=["server.broadcast", "server.framing_split"],
+       needs=["framing", "max_line"], level=Level.ROBUSTNESS,
+       hint=hint("Lines that never end", "§1", "Check the size of what is buffered after"
+                 " every recv(), not only when a '\\n' comes: it may never come."))
+def line_unended(ctx: Context) -> None:
+    """bytes passing the limit with no `\\n` yet get `*** error: line too long` and a close"""
+    (ana,) = ctx.room("ana")
+    size = ctx.profile.max_line + 100
+    ctx.transcript.note(f"ana sends {size} bytes and no newline, then waits")
+    ana.send(b"y" * size, log=False)
+    answer, shown = error_reply(ctx, LINE_TOO_LONG)
+    why = (f"ana has sent {size} bytes without a '\\n': the line is already longer than"
+           f" {ctx.profile.max_line} bytes, whatever comes next.")
+    with impatient(ana):
+        ana.expect_line(accept=answer, what=shown, why=why)
+    ana.expect_closed("After a too-long line the server closes that connection.")
+
+
 @check("server.invalid_utf8", step=2, points=1, depends=["server.broadcast"],
        needs=["framing", "chatlab"], level=Level.ROBUSTNESS,
        hint=hint("Decode whole lines", "§1", "Catch UnicodeDecodeError for that line,"
@@ -126,12 +220,18 @@ def invalid_utf8(ctx: Context) -> None:
     """a line that is not valid UTF-8 gets an error and the connection stays open"""
     ana, bob = ctx.room("ana", "bob")
     ana.send(b"caf\xe9 au lait\n")
-    prefix = ctx.profile.error_prefix
+    answer, shown = error_reply(ctx, INVALID_UTF8)
     with impatient(ana):
-        ana.expect_line(accept=lambda line: line.startswith(prefix),
-                        what=f"a line starting with {prefix!r}",
+        ana.expect_line(accept=answer, what=shown,
                         why="ana sent the bytes 'caf\\xe9 au lait\\n', which are not"
                             " UTF-8.")
     ctx.say(ana, "valid again")
-    ctx.expect_chat(bob, "ana", "valid again",
-                    why="After an invalid line, the connection stays open and works.")
+    closed = [(ctx.profile.left_line("ana"), "ana was disconnected for a line that is not"
+               " UTF-8; the line is ignored and the connection stays open.")
+              ] if ctx.profile.left else []
+    expect_next(bob, ctx.chat("ana", "valid again"),
+                what=repr(ctx.profile.chat_line("ana", "valid again")),
+                forbidden=[(lambda line: "au lait" in line,
+                            "bob received ana's invalid line (decoded somehow): a line that"
+                            " is not UTF-8 is ignored, it reaches nobody."), *closed],
+                why="After an invalid line, the connection stays open and works.")
