@@ -130,17 +130,24 @@ class Program:
         return self._main or self._proc.pid
 
     def poll(self) -> int | None:
-        """The exit status if the process has ended, else None."""
-        return None if self._proc is None else self._proc.poll()
+        """The exit status if the process has ended, else None (-N: killed by signal N)."""
+        return None if self._proc is None else self._status(self._proc.poll())
 
     def wait_exit(self, timeout: float) -> int | None:
         """Wait up to ``timeout`` seconds for the process to end; its status or None."""
         if self._proc is None:
             return None
         try:
-            return self._proc.wait(timeout=max(0.0, timeout))
+            return self._status(self._proc.wait(timeout=max(0.0, timeout)))
         except subprocess.TimeoutExpired:
             return None
+
+    def _status(self, code: int | None) -> int | None:
+        # bubblewrap exits with 128 + N when the program it runs was killed by signal N,
+        # as a shell does; report it as Popen does for a program run directly.
+        if self.jail is not None and code is not None and 128 < code < 128 + 65:
+            return 128 - code
+        return code
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the whole process group (ignored if it is gone); in a

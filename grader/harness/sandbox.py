@@ -642,6 +642,11 @@ def child_setup(limits: Limits, cgroup: Path | None = None) -> Callable[[], None
     cpu = getattr(resource, "RLIMIT_CPU", None)
 
     def setup() -> None:
+        # A signal the grader ignores (a batch worker ignores Ctrl-C, which is its
+        # parent's to handle) would stay ignored across exec: start every program with
+        # the defaults, as a shell does, so Ctrl-C and SIGTERM mean what they usually do.
+        for signum in _DEFAULT_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
         if procs_file is not None:
             with contextlib.suppress(OSError):
                 fd = os.open(procs_file, os.O_WRONLY)
@@ -657,6 +662,10 @@ def child_setup(limits: Limits, cgroup: Path | None = None) -> Callable[[], None
                 resource.setrlimit(number, (value, new_hard))
 
     return setup
+
+
+_DEFAULT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP",
+                                                             "SIGQUIT") if hasattr(signal, name))
 
 
 def _user_tasks() -> int:

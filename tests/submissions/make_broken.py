@@ -507,9 +507,12 @@ MISTAKES: tuple[Mistake, ...] = (
         (
             server(
                 "            lines = self.receive_lines()\n"
-                "            nick = self.receive_nickname(lines)\n",
-                "            nick = self.receive_nickname(self.receive_lines())\n"
-                "            lines = self.receive_lines()\n",
+                "            try:\n"
+                "                nick = self.receive_nickname(lines)\n",
+                "            lines = self.receive_lines()\n"
+                "            try:\n"
+                "                nick = self.receive_nickname(lines)\n"
+                "                lines = self.receive_lines()\n",
             ),
         ),
     ),
@@ -553,11 +556,8 @@ MISTAKES: tuple[Mistake, ...] = (
         "Lines are sent to clients encoded as Latin-1 instead of UTF-8: 'João' arrives as"
         " bytes that are not UTF-8, and '✓' as '?'.",
         (
-            server(
-                "            self.outbox.put(encode_line(line), timeout=SLOW_READER_SECONDS)\n",
-                '            data = line.encode("latin-1", errors="replace") + b"\\n"\n'
-                "            self.outbox.put(data, timeout=SLOW_READER_SECONDS)\n",
-            ),
+            protocol('    return (text + "\\n").encode("utf-8")\n',
+                     '    return (text + "\\n").encode("latin-1", errors="replace")\n'),
         ),
     ),
     # -- registration (§2) -------------------------------------------------------------
@@ -597,7 +597,8 @@ MISTAKES: tuple[Mistake, ...] = (
         " '李雷' are refused.",
         (
             protocol(
-                "    if not all(char.isalnum() or char in NICK_PUNCTUATION for char in nick):\n",
+                "    if not all(char.isalnum() or char in NICK_PUNCTUATION or is_mark(char)"
+                " for char in nick):\n",
                 "    if not all((char.isascii() and char.isalnum()) or char in NICK_PUNCTUATION\n"
                 "               for char in nick):\n",
             ),
@@ -614,7 +615,8 @@ MISTAKES: tuple[Mistake, ...] = (
         " the allowed kinds: '*', '/', control characters and emoji get through.",
         (
             protocol(
-                "    if not all(char.isalnum() or char in NICK_PUNCTUATION for char in nick):\n",
+                "    if not all(char.isalnum() or char in NICK_PUNCTUATION or is_mark(char)"
+                " for char in nick):\n",
                 '    if any(char in " :" for char in nick):\n',
             ),
         ),
@@ -625,7 +627,7 @@ MISTAKES: tuple[Mistake, ...] = (
         " the room.",
         (
             server(
-                "            if nick in self._members:\n"
+                "            if key in self._members:\n"
                 '                return f"nickname {nick} is already taken"\n',
                 "",
             ),
@@ -640,8 +642,8 @@ MISTAKES: tuple[Mistake, ...] = (
             server("        reason = nickname_error(nick)\n",
                    "        self.nick = nick\n        reason = nickname_error(nick)\n"),
             server(
-                "            if self._members.get(member.nick) is not member:\n",
-                "            if member.nick not in self._members:\n",
+                "            if self._members.get(key) is not member:\n",
+                "            if key not in self._members:\n",
             ),
             server(
                 "            watchdog.cancel()\n            if joined:\n"
@@ -659,11 +661,11 @@ MISTAKES: tuple[Mistake, ...] = (
                 "        self._members: dict[str, Connection] = {}\n"
                 "        self._used: set[str] = set()  # every nickname registered so far\n",
             ),
-            server("            if nick in self._members:\n",
-                   "            if nick in self._members or nick in self._used:\n"),
-            server("            self._members[nick] = newcomer\n",
-                   "            self._members[nick] = newcomer\n"
-                   "            self._used.add(nick)\n"),
+            server("            if key in self._members:\n",
+                   "            if key in self._members or key in self._used:\n"),
+            server("            self._members[key] = newcomer\n",
+                   "            self._members[key] = newcomer\n"
+                   "            self._used.add(key)\n"),
         ),
     ),
     Mistake(
@@ -804,10 +806,10 @@ MISTAKES: tuple[Mistake, ...] = (
                 "        self._members: dict[str, Connection] = {}\n"
                 "        self._seen: list[str] = []  # the nicknames /users shows\n",
             ),
-            server("            self._members[nick] = newcomer\n",
-                   "            self._members[nick] = newcomer\n"
+            server("            self._members[key] = newcomer\n",
+                   "            self._members[key] = newcomer\n"
                    "            self._seen.append(nick)\n"),
-            server("            return list(self._members)\n",
+            server("            return [member.nick for member in self._members.values()]\n",
                    "            return list(self._seen)\n"),
         ),
     ),
