@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -28,15 +29,17 @@ def parser() -> argparse.ArgumentParser:
 
 def test_subcommands_parse() -> None:
     args = parser().parse_args(["batch", "subs", "--jobs", "3", "--regrade", "--only", "core"])
+    # paths are made absolute while parsing: the grader then works in a folder of its own
     assert (args.submissions, args.jobs, args.regrade, args.only, args.out) == (
-        "subs",
+        os.path.abspath("subs"),
         3,
         True,
         "core",
-        "results",
+        os.path.abspath("results"),
     )
+    assert args.student_timeout == 120 and args.runs_submissions
     args = parser().parse_args(["gradescope-package", "--out", "x.zip"])
-    assert args.out == "x.zip" and callable(args.func)
+    assert args.out == os.path.abspath("x.zip") and callable(args.func)
 
 
 @pytest.mark.skipif(not BROKEN_ECHO.is_dir(), reason="tests/submissions/broken_echo missing")
@@ -52,7 +55,7 @@ def test_batch_real_grader(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     assert set(rows) == {"alice", "bob"}
-    alice = json.loads((out / "results" / "alice.json").read_text())
+    alice = json.loads((out / "results" / "alice.json").read_text())["result"]
     check_ids = [c["id"] for c in alice["checks"]]
     assert list(rows["alice"])[3:] == check_ids
     assert rows["alice"]["score"] == rows["alice"]["max"] != "0"

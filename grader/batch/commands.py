@@ -11,6 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .integrity import absolute, absolute_if_file
+from .parallel import DEFAULT_STUDENT_TIMEOUT
+
 PROG = "chatlab-grader"
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -18,9 +21,8 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 def _batch(args: argparse.Namespace) -> int:
     from .class_report import write_report
     from .discover import DiscoveryError
-    from .gradebook import load_gradebook, write_csv
+    from .gradebook import Gradebook, write_csv, write_errors_csv
     from .parallel import BatchError, GradeSettings, run_batch
-    from .store import ResultStore
 
     settings = GradeSettings(
         only=args.only,
@@ -32,11 +34,14 @@ def _batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         summary = run_batch(
-            args.submissions, out, jobs=args.jobs, regrade=args.regrade, settings=settings
+            args.submissions, out, jobs=args.jobs, regrade=args.regrade, settings=settings,
+            student_timeout=args.student_timeout,
         )
     except (BatchError, DiscoveryError) as error:
         print(f"{PROG} batch: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    for event in summary.events:
+        print(f"  stopped: {event}", file=sys.stderr)
     if summary.interrupted:
         print(
             f"interrupted: {len(summary.graded)} graded in this run, all saved in {out}; "
@@ -44,17 +49,22 @@ def _batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    gradebook = load_gradebook(ResultStore(out), summary.students)
+    # Every program of every submission is gone: only the grader's memory speaks now.
+    gradebook = Gradebook.build(list(summary.results.values()), summary.not_graded,
+                                summary.events)
     csv_path = write_csv(gradebook, out / "grades.csv")
+    write_errors_csv(gradebook, out / "errors.csv")
     html_path = write_report(gradebook, out / "report.html")
     print(
         f"{len(summary.graded)} graded, {summary.skipped} already graded, "
-        f"{len(summary.failed)} not graded, in {summary.elapsed:.1f}s",
+        f"{len(gradebook.failed)} not graded, in {summary.elapsed:.1f}s",
         file=sys.stderr,
     )
-    for student, error in summary.failed.items():
+    for student, error in gradebook.failed.items():
         print(f"  not graded: {student}: {error}", file=sys.stderr)
-    print(f"wrote {csv_path} and {html_path}", file=sys.stderr)
+    print(f"wrote {csv_path} and {html_path}"
+          + (f"; not graded: {out / 'errors.csv'}" if gradebook.failed else ""),
+          file=sys.stderr)
     return EXIT_OK if not gradebook.failed else EXIT_SOME_FAILED
 
 
@@ -69,7 +79,7 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
             "interrupted batch resumes where it stopped when run again."
         ),
     )
-    p.add_argument("submissions", metavar="SUBMISSIONS_DIR")
+    p.add_argument("submissions", metavar="SUBMISSIONS_DIR", type=absolute)
     p.add_argument(
         "--jobs", "-j", type=int, metavar="N", help="submissions graded at once (default: cores)"
     )
@@ -77,17 +87,28 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         metavar="RESULTS_DIR",
         default="results",
+        type=absolute,
         help="where results go (default: results)",
     )
     p.add_argument(
         "--regrade", action="store_true", help="grade again students already graded in RESULTS_DIR"
     )
+    p.add_argument(
+        "--student-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_STUDENT_TIMEOUT,
+        help="wall-clock seconds one student may take; past it the student is not graded"
+        f" (default: {DEFAULT_STUDENT_TIMEOUT:g})",
+    )
     p.add_argument("--only", metavar="IDS|LEVEL|step:N", help="grade only these checks")
-    p.add_argument("--rubric", metavar="FILE", help="rubric TOML (points, levels)")
-    p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name)")
+    p.add_argument("--rubric", metavar="FILE", type=absolute, help="rubric TOML (points, levels)")
+    p.add_argument(
+        "--profile", metavar="FILE", type=absolute_if_file, help="protocol profile TOML (or a name)"
+    )
     p.add_argument("--server-cmd", metavar="CMD", help="start each server with this command")
     p.add_argument("--client-cmd", metavar="CMD", help="start each client with this command")
-    p.set_defaults(func=_batch)
+    p.set_defaults(func=_batch, runs_submissions=True)
 
 
 def _gradescope(args: argparse.Namespace) -> int:
@@ -118,9 +139,12 @@ def add_gradescope_parser(subparsers: argparse._SubParsersAction) -> None:
             "run_autograder grades /autograder/submission into results.json."
         ),
     )
-    p.add_argument("--out", metavar="ZIP", default="autograder.zip")
-    p.add_argument("--rubric", metavar="FILE", help="rubric TOML to grade with")
-    p.add_argument("--profile", metavar="FILE", help="protocol profile TOML to grade with")
+    p.add_argument("--out", metavar="ZIP", default="autograder.zip", type=absolute)
+    p.add_argument("--rubric", metavar="FILE", type=absolute, help="rubric TOML to grade with")
+    p.add_argument(
+        "--profile", metavar="FILE", type=absolute_if_file,
+        help="protocol profile TOML to grade with",
+    )
     p.add_argument("--only", metavar="IDS|LEVEL|step:N", help="grade only these checks")
     p.add_argument(
         "--without-reference",

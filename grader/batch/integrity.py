@@ -105,31 +105,52 @@ class Descendants:
     def snapshot(cls) -> Descendants:
         return cls({_identity(p) for p in _children(psutil.Process())})
 
-    def new(self) -> list[psutil.Process]:
-        """Descendants started since the snapshot (and not those of earlier ones)."""
+    def new(self, spare: set[int] = frozenset()) -> list[psutil.Process]:
+        """Descendants started since the snapshot (not those of earlier ones, nor the
+        children ``spare`` names, nor theirs)."""
         found = []
-        stack = [p for p in _direct(psutil.Process()) if _identity(p) not in self.before]
+        stack = [p for p in _direct(psutil.Process())
+                 if _identity(p) not in self.before and p.pid not in spare]
         while stack:
             proc = stack.pop()
             found.append(proc)
             stack.extend(_direct(proc))
         return [p for p in found if _running(p)]
 
-    def stop(self, timeout: float = 10.0) -> list[str]:
-        """Freeze, then kill, every new descendant until none is left; what was stopped."""
-        stopped: dict[int, str] = {}
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            procs = self.new()
-            if not procs:
-                break
-            for proc in procs:
-                stopped.setdefault(proc.pid, _describe(proc))
-                _signal(proc, getattr(signal, "SIGSTOP", signal.SIGTERM))
-            for proc in procs:
-                _signal(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
-            _reap(procs, min(deadline, time.monotonic() + 1.0))
-        return list(stopped.values())
+    def stop(self, timeout: float = 10.0, spare: set[int] = frozenset()) -> list[str]:
+        """Freeze, then kill, every new descendant (but ``spare``'s) until none is left;
+        what was stopped, in words."""
+        return _stop(lambda: self.new(spare), timeout)
+
+
+def stop_family(pid: int, timeout: float = 10.0) -> list[str]:
+    """Freeze, then kill, process ``pid`` and all its descendants; what was stopped.
+    Frozen first, the family cannot fork or react while it is being killed."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return []
+
+    def family() -> list[psutil.Process]:
+        return [p for p in [root, *_children(root)] if _running(p)]
+
+    return _stop(family, timeout, keep={pid})
+
+
+def _stop(find, timeout: float, keep: set[int] = frozenset()) -> list[str]:  # noqa: ANN001
+    stopped: dict[int, str] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        procs = find()
+        if not procs:
+            break
+        for proc in procs:
+            stopped.setdefault(proc.pid, _describe(proc))
+            _signal(proc, getattr(signal, "SIGSTOP", signal.SIGTERM))
+        for proc in procs:
+            _signal(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
+        _reap(procs, min(deadline, time.monotonic() + 1.0), keep)
+    return list(stopped.values())
 
 
 def _identity(proc: psutil.Process) -> tuple[int, float]:
@@ -173,14 +194,15 @@ def _signal(proc: psutil.Process, signum: int) -> None:
         proc.send_signal(signum)
 
 
-def _reap(procs: list[psutil.Process], deadline: float) -> None:
-    """Collect the exit status of those that are our children; wait for the others."""
+def _reap(procs: list[psutil.Process], deadline: float, keep: set[int]) -> None:
+    """Collect the exit status of those that are our children (but ``keep``, whose
+    status belongs to whoever started them); wait for the others."""
     me = os.getpid()
     while True:
         alive = []
         for proc in procs:
             with contextlib.suppress(psutil.Error, ChildProcessError, OSError):
-                if proc.ppid() == me:
+                if proc.pid not in keep and proc.ppid() == me:
                     os.waitpid(proc.pid, os.WNOHANG)
             if _running(proc):
                 alive.append(proc)
