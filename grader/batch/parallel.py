@@ -14,10 +14,12 @@ ignored. Before sending, the worker stops every process the submission left runn
 (it is their child subreaper, so it is the ancestor of all of them). The parent writes
 ``results/<student>.json``, sealed (:mod:`.store`), once the worker is gone, the moment
 the outcome arrives: a batch killed at any point (Ctrl-C, crash, power cut) keeps every
-grade finished so far, and the next run skips those students unless ``regrade`` is set.
-At the end the parent checks every result file against what it holds in memory and
-restores any that changed; a result of an earlier run that no longer verifies is
-graded again in the same run (once).
+grade finished so far, and the next run skips those students unless ``regrade`` is set
+(and their stored result verifies). At the end the parent compares every result file
+with the text it wrote, or read and verified at the start, and restores any that
+changed meanwhile: that needs no key, so even a program that read the key cannot
+change a grade while the batch runs. A student whose worker's pipe was interfered
+with is graded again, once, after the others.
 
 **Not graded.** A student whose worker died, was killed, ran past the per-student
 wall-clock limit (``student_timeout``), or hit a grader error (an exception, or a check
@@ -61,7 +63,7 @@ from ..model import FailureKind, SubmissionResult
 from .discover import Submission, UnsafeArchive, discover, materialize
 from .integrity import Descendants, preload, stop_family
 from .progress import Progress
-from .store import ABSENT, ResultStore, StoreBusy
+from .store import ABSENT, ResultStore, StoreBusy, write_atomic
 
 GradeFn = Callable[..., SubmissionResult]
 
@@ -541,7 +543,7 @@ class _Batch:
         self.settings = settings
         self.regrade = regrade
         self.fingerprint = settings.fingerprint()
-        self.written: dict[str, str] = {}  # student -> the text this run wrote for them
+        self.texts: dict[str, str] = {}  # student -> the result file's text, as it must stay
         self.details: dict[str, str] = {}  # student -> the detail of this run's error
         self.summary: BatchSummary | None = None
         self.progress: Progress | None = None
@@ -557,10 +559,11 @@ class _Batch:
         self.summary = summary
         todo = []
         for sub in submissions:
-            result, why = (None, "") if self.regrade else store.check(sub.student,
-                                                                      self.fingerprint)
-            if result is not None:
+            result, why, text = (None, "", None) if self.regrade else store.check_text(
+                sub.student, self.fingerprint)
+            if result is not None and text is not None:
                 summary.results[sub.student] = result
+                self.texts[sub.student] = text
                 continue
             todo.append(sub)
             if why and why != ABSENT:
@@ -581,16 +584,16 @@ class _Batch:
         try:
             first = pool(min(jobs, max(1, len(todo))))
             first.run(todo)
-            again = first.retry + self._verify(submissions)
-            if again:  # once: what was changed or interfered with while others ran
-                self.progress.message(f"grading {len(again)} submission(s) again")
-                second = pool(min(jobs, len(again)))
-                second.run(again)
+            if first.retry:  # once: what was interfered with while others ran
+                self.progress.message(f"grading {len(first.retry)} submission(s) again")
+                second = pool(min(jobs, len(first.retry)))
+                second.run(first.retry)
                 for sub in second.retry:
                     self._record(Outcome(sub.student, ok=False, error=INTERFERED))
-                self._verify(submissions, last=True)
+            self._verify(submissions)
         except BatchInterrupted:
             summary.interrupted = True
+            self._verify(submissions)
         finally:
             self.progress.close()
             left = programs.stop()
@@ -614,7 +617,7 @@ class _Batch:
                                   " made anew before any other grading used it).")
         if outcome.ok and outcome.result is not None:
             outcome.result.submission = student
-            self.written[student] = store.save_result(student, outcome.result, self.fingerprint)
+            self.texts[student] = store.save_result(student, outcome.result, self.fingerprint)
             summary.results[student] = outcome.result
             summary.failed.pop(student, None)
             if student not in summary.graded:
@@ -624,43 +627,23 @@ class _Batch:
             self.details[student] = outcome.detail
             summary.failed[student] = outcome.error
             summary.results.pop(student, None)
-            self.written.pop(student, None)
+            self.texts.pop(student, None)
         progress.update(student, ok=outcome.ok, summary=outcome.summary())
 
-    def _verify(self, submissions: list[Submission], last: bool = False) -> list[Submission]:
-        """After a round: every result file must hold what this run wrote or verified.
-        A file this run wrote is restored from memory; one an earlier run wrote that no
-        longer verifies is returned, to be graded again (or, ``last``, not graded)."""
+    def _verify(self, submissions: list[Submission]) -> None:
+        """At the end: every result file must hold what this run wrote, or what it read
+        (and verified) at the start; one that changed meanwhile is restored from memory,
+        which needs no key. Error files are made to match what this run found."""
         summary, store = self.summary, self.store
         assert summary is not None
-        again = []
         for sub in submissions:
             student = sub.student
-            path = store.result_path(student)
-            if student in self.written:
-                try:
-                    same = path.read_text(encoding="utf-8") == self.written[student]
-                except (OSError, UnicodeDecodeError):
-                    same = False
-                if not same:
-                    store.save_result(student, summary.results[student], self.fingerprint)
+            if student in self.texts:
+                if store.read_text(student) != self.texts[student]:
+                    write_atomic(store.result_path(student), self.texts[student])
                     summary.events.append(f"{student}: the stored result was changed while the"
                                           " batch ran; it was restored from the grader's"
                                           " memory.")
-            elif student in summary.results:
-                result, why = store.check(student, self.fingerprint)
-                if result is None:
-                    summary.events.append(f"{student}: the stored result (graded by an earlier"
-                                          f" run) {why} after this batch started; "
-                                          + ("it counts as not graded." if last
-                                             else "it is graded again."))
-                    del summary.results[student]
-                    if last:
-                        summary.failed[student] = f"the stored result {why}"
-                    else:
-                        again.append(sub)
-            if student in summary.results:
                 store.error_path(student).unlink(missing_ok=True)
             elif student in summary.failed and store.load_error(student) != summary.failed[student]:
                 store.save_error(student, summary.failed[student], self.details.get(student, ""))
-        return again

@@ -209,11 +209,32 @@ class ResultStore:
               ) -> tuple[SubmissionResult | None, str]:
         """The stored result if it verifies (and, when ``settings`` is given, was graded
         with them), else None and why (:data:`ABSENT`, :data:`FORGED`, …)."""
+        result, why, _ = self.check_text(student, settings)
+        return result, why
+
+    def read_text(self, student: str) -> str | None:
+        """The stored result file's text, or None when absent or unreadable."""
         try:
-            data = json.loads(self.result_path(student).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None, ABSENT
-        except (OSError, ValueError):
+            return self.result_path(student).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def check_text(self, student: str, settings: dict[str, Any] | None = None
+                   ) -> tuple[SubmissionResult | None, str, str | None]:
+        """As :meth:`check`, and the text of the file as read."""
+        text = self.read_text(student)
+        if text is None:
+            exists = self.result_path(student).exists()
+            return None, UNREADABLE if exists else ABSENT, None
+        return (*self.verify(student, text, settings), text)
+
+    def verify(self, student: str, text: str, settings: dict[str, Any] | None = None
+               ) -> tuple[SubmissionResult | None, str]:
+        """The result sealed in ``text`` if the seal verifies for ``student`` (and
+        ``settings``), else None and why."""
+        try:
+            data = json.loads(text)
+        except ValueError:
             return None, UNREADABLE
         if not isinstance(data, dict) or data.get("format") != SEAL:
             return None, FORGED
