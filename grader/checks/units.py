@@ -196,10 +196,13 @@ class Observations:
     def __init__(self, lines: list[str]) -> None:
         self.by_tag: dict[str, dict] = {}
         self.imitated = False  # a tag came twice: someone else prints report lines
+        self.verdicts: list[str] = []  # lines that look like a test's verdict, not ours
         pattern = re.compile(rf"^{re.escape(OBSERVED)} (\S+) (.*)$")
         for line in lines:
             found = pattern.match(line)
             if found is None:
+                if line.startswith("chatlab-unit-"):
+                    self.verdicts.append(line)
                 continue
             try:
                 fields = json.loads(found.group(2))
@@ -255,6 +258,11 @@ def line_buffer(ctx: Context) -> None:
 def judge(ctx: Context, cases: list[Case], seen: Observations, status: int | None,
           output: str, limit: float) -> None:
     """Fail the check (raise) unless every case's observation is what the case expects."""
+    if seen.verdicts:
+        ctx.transcript.add("grader", "note", "the program printed a line that looks like a"
+                           f" test verdict ({short(seen.verdicts[0])}); it counts for"
+                           " nothing: the grader compares what feed() returned with what"
+                           " each case expects")
     if seen.imitated:
         raise Mismatch("The test program's report lines were printed more than once: the"
                        " code it imported prints lines that imitate them, so the check"
