@@ -28,6 +28,8 @@ from .batch.integrity import (
     GraderFiles,
     absolute,
     absolute_if_file,
+    environment_findings,
+    environment_note,
     preload,
     tampering_notes,
     write_report,
@@ -71,6 +73,7 @@ def _check(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     left = programs.stop()  # nothing of the submission runs past this line
+    result.notes += environment_note(environment_findings())
     if left:
         result.notes.append(f"integrity: {len(left)} process(es) the submission left"
                             " running after grading were stopped before the report was"

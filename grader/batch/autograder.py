@@ -30,7 +30,15 @@ from typing import Any
 
 from ..model import SubmissionResult
 from .discover import find_root
-from .integrity import Descendants, GraderFiles, preload, tampering_notes, write_report
+from .integrity import (
+    Descendants,
+    GraderFiles,
+    environment_findings,
+    environment_note,
+    preload,
+    tampering_notes,
+    write_report,
+)
 
 SETTINGS = Path("source") / "config" / "settings.json"
 RESULTS = Path("results") / "results.json"
@@ -87,6 +95,7 @@ def run(root: Path) -> int:
         if left:
             notes.append(f"integrity: {len(left)} process(es) your programs left running"
                          " after grading were stopped before the results were written.")
+        notes += environment_note(environment_findings())
         result.notes += notes
         data = gradescope_dict(result)
         if notes:

@@ -260,6 +260,26 @@ def tampering_notes(changed: list[str], report: Path | None, existed: bool) -> l
     return notes
 
 
+def environment_findings(when: str = "") -> list[str]:
+    """Inspect the submissions' Python (if it was made), undoing what was planted in it;
+    what was found (see :mod:`grader.harness.interpreter`)."""
+    from ..harness import interpreter
+
+    if not interpreter.environment().exists():
+        return []
+    interpreter.clean_python()
+    return [f"{when}{': ' if when else ''}{finding}" for finding in interpreter.findings()]
+
+
+def environment_note(findings: list[str]) -> list[str]:
+    """The sentence a report gets for ``findings``."""
+    if not findings:
+        return []
+    shown = "; ".join(f.removeprefix("extra: ") for f in findings[:3])
+    return [f"integrity: the Python that runs submissions held what a fresh one does not"
+            f" ({shown}); it was removed or made anew, so no later program runs it."]
+
+
 def write_report(path: Path, text: str) -> None:
     """Replace ``path`` atomically with ``text`` (a temporary file in the same folder,
     then a rename): whatever another program left there is gone."""

@@ -56,12 +56,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..harness import interpreter
 from ..harness.ports import PORTS
 from ..harness.sandbox import enable_subreaper
 from ..model import FailureKind, SubmissionResult
 from .discover import Submission, UnsafeArchive, discover, materialize
-from .integrity import Descendants, preload, stop_family
+from .integrity import Descendants, environment_findings, preload, stop_family
 from .progress import Progress
 from .store import ABSENT, ResultStore, StoreBusy, write_atomic
 
@@ -219,7 +218,7 @@ def grade_one(submission: Submission, grade: GradeFn, kwargs: dict[str, Any]) ->
     stop whatever the submission left running; runs in a worker."""
     student = submission.student
     programs = Descendants.snapshot()
-    environment = _inspect_environment("before grading")
+    environment = environment_findings("before grading")
     with tempfile.TemporaryDirectory(
         prefix=f"chatlab-{student}-", ignore_cleanup_errors=True
     ) as tmp:
@@ -230,7 +229,7 @@ def grade_one(submission: Submission, grade: GradeFn, kwargs: dict[str, Any]) ->
             stopped = programs.stop()
             os.chdir(os.sep)
     outcome.stopped = stopped
-    outcome.environment = environment + _inspect_environment("after grading")
+    outcome.environment = environment + environment_findings("after grading")
     return outcome
 
 
@@ -258,14 +257,6 @@ def _grade_in(submission: Submission, tmp: Path, grade: GradeFn,
         return Outcome(student, ok=False, error=f"grader error in {first.id}:"
                        f" {first.failure.message}", detail=first.failure.actual or "")
     return Outcome(student, ok=True, result=result)
-
-
-def _inspect_environment(when: str) -> list[str]:
-    """What was undone in the submissions' Python (if it was made): planted files."""
-    if not interpreter.environment().exists():
-        return []
-    interpreter.clean_python()
-    return [f"{when}: {finding}" for finding in interpreter.findings()]
 
 
 def _worker_main(report: int, key: bytes, others: list[int], submission: Submission,
