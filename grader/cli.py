@@ -23,22 +23,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import __version__
-from .batch.integrity import (
-    Descendants,
-    GraderFiles,
-    absolute,
-    absolute_if_file,
-    environment_findings,
-    environment_note,
-    preload,
-    tampering_notes,
-    write_report,
-)
+from .batch.commands import absolute, absolute_if_file
 from .render import FORMATS, render
 
 
 def _check(args: argparse.Namespace) -> int:
     from .api import default_folder, grade
+    from .batch.integrity import (
+        Descendants,
+        GraderFiles,
+        environment_findings,
+        environment_note,
+        preload,
+        tampering_notes,
+        write_report,
+    )
     from .render.text import MARKS, render_text
 
     folder = Path(args.folder) if args.folder else default_folder()

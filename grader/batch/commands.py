@@ -8,14 +8,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from .integrity import absolute, absolute_if_file
-from .parallel import DEFAULT_STUDENT_TIMEOUT
-
 PROG = "chatlab-grader"
+DEFAULT_STUDENT_TIMEOUT = 120.0  # seconds of wall-clock time one student may take
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def absolute(text: str) -> str:
+    """An argparse ``type``: a path as given, made absolute against the caller's folder
+    (a command that runs submissions then works in a folder of its own)."""
+    return os.path.abspath(text)
+
+
+def absolute_if_file(text: str) -> str:
+    """A path made absolute if it names something that exists; else kept (a name)."""
+    return os.path.abspath(text) if os.path.exists(text) else text
 
 
 def _batch(args: argparse.Namespace) -> int:

@@ -74,17 +74,6 @@ def preload() -> None:
             importlib.import_module(name)
 
 
-def absolute(text: str) -> str:
-    """An argparse ``type``: a path as given, made absolute against the caller's folder
-    (the grader then works in a folder of its own)."""
-    return os.path.abspath(text)
-
-
-def absolute_if_file(text: str) -> str:
-    """A path made absolute if it names something that exists; else kept (a name)."""
-    return os.path.abspath(text) if os.path.exists(text) else text
-
-
 # -- the programs of a submission ---------------------------------------------------
 
 

@@ -59,6 +59,7 @@ from typing import Any, TextIO
 from ..harness.ports import PORTS
 from ..harness.sandbox import enable_subreaper
 from ..model import FailureKind, SubmissionResult
+from .commands import DEFAULT_STUDENT_TIMEOUT
 from .discover import Submission, UnsafeArchive, discover, materialize
 from .integrity import Descendants, environment_findings, preload, stop_family
 from .progress import Progress
@@ -66,7 +67,6 @@ from .store import ABSENT, ResultStore, StoreBusy, write_atomic
 
 GradeFn = Callable[..., SubmissionResult]
 
-DEFAULT_STUDENT_TIMEOUT = 120.0  # seconds of wall-clock time one student may take
 MESSAGE_LIMIT = 64 * 1024 * 1024  # bytes of one worker's report
 HEADER = 4  # a report's frame: its length (4 bytes, big-endian), the HMAC tag, the JSON
 TAG = hashlib.sha256().digest_size
