@@ -150,6 +150,26 @@ def _identity(proc: psutil.Process) -> tuple[int, float]:
 
 
 def _direct(proc: psutil.Process) -> list[psutil.Process]:
+    """The children of ``proc``. On Linux from ``/proc/<pid>/task/*/children`` (a few
+    small reads), not a scan of every process on the machine as psutil does."""
+    try:
+        tasks = os.listdir(f"/proc/{proc.pid}/task")
+        pids: set[int] = set()
+        for task in tasks:
+            with open(f"/proc/{proc.pid}/task/{task}/children", "rb") as f:
+                pids.update(int(word) for word in f.read().split())
+    except FileNotFoundError:
+        return [] if not psutil.pid_exists(proc.pid) else _direct_scan(proc)
+    except (OSError, ValueError):  # no /proc, or a kernel without the children files
+        return _direct_scan(proc)
+    found = []
+    for pid in sorted(pids):
+        with contextlib.suppress(psutil.Error):
+            found.append(psutil.Process(pid))
+    return found
+
+
+def _direct_scan(proc: psutil.Process) -> list[psutil.Process]:
     try:
         return proc.children()
     except psutil.Error:
@@ -157,10 +177,12 @@ def _direct(proc: psutil.Process) -> list[psutil.Process]:
 
 
 def _children(proc: psutil.Process) -> list[psutil.Process]:
-    try:
-        return proc.children(recursive=True)
-    except psutil.Error:
-        return []
+    found, stack = [], _direct(proc)
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(_direct(child))
+    return found
 
 
 def _running(proc: psutil.Process) -> bool:

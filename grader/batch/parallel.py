@@ -217,7 +217,7 @@ def grade_one(submission: Submission, grade: GradeFn, kwargs: dict[str, Any]) ->
     """Grade one student in a temporary copy, from a working directory of its own, and
     stop whatever the submission left running; runs in a worker."""
     student = submission.student
-    programs = Descendants.snapshot()
+    programs = Descendants()  # a worker starts with no child: all it will have are ours
     environment = environment_findings("before grading")
     with tempfile.TemporaryDirectory(
         prefix=f"chatlab-{student}-", ignore_cleanup_errors=True
