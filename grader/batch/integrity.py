@@ -192,12 +192,18 @@ def _running(proc: psutil.Process) -> bool:
         return False
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (a terminal's escape sequences) made visible:
+    what a submission chose (a command line, a file name) is shown, never obeyed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _describe(proc: psutil.Process) -> str:
     try:
         command = " ".join(proc.cmdline())[:120] or proc.name()
     except psutil.Error:
         command = "?"
-    return f"process {proc.pid} ({command})"
+    return f"process {proc.pid} ({printable(command)})"
 
 
 def _signal(proc: psutil.Process, signum: int) -> None:
@@ -262,7 +268,7 @@ def tampering_notes(changed: list[str], report: Path | None, existed: bool) -> l
             " ran; the grader replaced it with its own report."
         )
     if changed:
-        shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+        shown = printable(", ".join(changed[:5])) + (" ..." if len(changed) > 5 else "")
         notes.append(
             "integrity: the grader's own files changed while the submission ran"
             f" ({shown}); this report was made by the code loaded before grading"
@@ -279,7 +285,8 @@ def environment_findings(when: str = "") -> list[str]:
     if not interpreter.environment().exists():
         return []
     interpreter.clean_python()
-    return [f"{when}{': ' if when else ''}{finding}" for finding in interpreter.findings()]
+    return [f"{when}{': ' if when else ''}{printable(finding)}"
+            for finding in interpreter.findings()]
 
 
 def environment_note(findings: list[str]) -> list[str]:

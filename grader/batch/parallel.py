@@ -443,13 +443,13 @@ class _Pool:
         left += self.sweep()
         os.close(job.fd)
         self.running.remove(job)
-        outcome = job.outcome
-        if outcome is None or job.broken:
-            if job.broken:
-                self.events.append(f"{student}: {INTERFERED}; graded again after the others.")
-                self.retry.append(job.submission)
-                self.progress.message(f"  {student}: {INTERFERED}; it will be graded again")
-                return
+        outcome = job.outcome  # a verified report counts, whatever came after it
+        if outcome is None and job.broken:
+            self.events.append(f"{student}: {INTERFERED}; graded again after the others.")
+            self.retry.append(job.submission)
+            self.progress.message(f"  {student}: {INTERFERED}; it will be graded again")
+            return
+        if outcome is None:
             status = job.process.exitcode
             outcome = Outcome(student, ok=False, error=f"{WORKER_DIED} (exit status {status})")
         if left and outcome.ok:
@@ -538,7 +538,6 @@ class _Batch:
         self.details: dict[str, str] = {}  # student -> the detail of this run's error
         self.summary: BatchSummary | None = None
         self.progress: Progress | None = None
-        self.running: set[str] = set()
 
     def run(self, submissions_dir: Path | str, jobs: int, grade: GradeFn, timeout: float,
             stream: TextIO | None, tty: bool | None) -> BatchSummary:
