@@ -91,3 +91,18 @@ def test_a_submission_that_kills_the_grader_leaves_no_report(tmp_path: Path) -> 
     done = run_grader("check", str(sub), *ONLY, "--output", str(report), cwd=base)
     assert done.returncode == 1, done.stderr[-2000:]
     _honest_zero(report)
+
+
+@pytest.mark.parametrize("fmt", ["text", "html", "gradescope"])
+def test_every_format_says_what_was_stopped(tmp_path: Path, fmt: str) -> None:
+    base = playground(tmp_path)
+    sub = hostile("forge_report_file", base / "sub")
+    report = base / f"report.{fmt}"
+    done = run_grader("check", str(sub), "--only", "server.starts", "--format", fmt,
+                      "--output", str(report), cwd=base)
+    assert done.returncode == 1, done.stderr[-2000:]
+    text = report.read_text()
+    assert FORGED not in text
+    assert f"{report} was written by another program while the submission ran" in text
+    if fmt != "gradescope":
+        assert "Stopped by the grader:" in text

@@ -97,9 +97,7 @@ def run(root: Path) -> int:
                          " after grading were stopped before the results were written.")
         notes += environment_note(environment_findings())
         result.notes += notes
-        data = gradescope_dict(result)
-        if notes:
-            data["output"] += "\n\n" + "\n".join(n.removeprefix("integrity: ") for n in notes)
+        data = gradescope_dict(result)  # the notes are in its output
         write_report(results, json.dumps(data, indent=1) + "\n")
     except Exception:  # noqa: BLE001 - any failure: no grade, and run_autograder says so
         print(traceback.format_exc(), file=sys.stderr)
