@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from grader.model import (
@@ -164,7 +165,10 @@ time.sleep(60)
 def _leave_a_daemon(pidfile: str) -> None:
     """Start a process that leaves its session and outlives its parent; wait for its pid."""
     subprocess.run([sys.executable, "-c", DAEMON, pidfile], check=True, timeout=30)
+    deadline = time.monotonic() + 30
     while not Path(pidfile).is_file() or not Path(pidfile).read_text():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the daemon never wrote its pid")
         threading.Event().wait(0.01)
 
 
