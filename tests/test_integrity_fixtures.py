@@ -33,8 +33,9 @@ def playground(folder: Path) -> Path:
 
 
 def hostile(name: str, dest: Path) -> Path:
-    """A copy of tests/hostile/<name> at ``dest``, with forgelib.py beside its files."""
-    shutil.copytree(HOSTILE / name, dest)
+    """A copy of the submission in tests/hostile/<name>/submission at ``dest``, with
+    forgelib.py beside its files."""
+    shutil.copytree(HOSTILE / name / "submission", dest)
     shutil.copy(HOSTILE / "forgelib.py", dest / "forgelib.py")
     return dest
 

@@ -1,6 +1,6 @@
 """unit.line_buffer cannot be passed by printing: the grader judges what feed() returned.
 
-The hostile protocol.py files (tests/hostile/forge_unit_*) have a LineBuffer that never
+The hostile protocol.py files (tests/hostile/forge_unit_*/submission) have a LineBuffer that never
 returns a line, and print, on import, what an earlier version of the check's test
 program printed when every case passed, or report lines of their own.
 """
@@ -23,7 +23,7 @@ def _grade(folder: Path):
 
 
 def test_a_printed_verdict_line_does_not_pass(tmp_path: Path) -> None:
-    shutil.copytree(HOSTILE / "forge_unit_verdict", tmp_path / "sub")
+    shutil.copytree(HOSTILE / "forge_unit_verdict" / "submission", tmp_path / "sub")
     check = _grade(tmp_path / "sub")
     assert check.status is Status.FAILED and check.points == 0
     assert check.failure.kind is FailureKind.MISMATCH
@@ -35,7 +35,7 @@ def test_a_printed_verdict_line_does_not_pass(tmp_path: Path) -> None:
 
 
 def test_report_lines_printed_by_protocol_py_are_caught(tmp_path: Path) -> None:
-    shutil.copytree(HOSTILE / "forge_unit_report", tmp_path / "sub")
+    shutil.copytree(HOSTILE / "forge_unit_report" / "submission", tmp_path / "sub")
     check = _grade(tmp_path / "sub")
     assert check.status is Status.FAILED and check.points == 0
     assert "printed more than once" in check.failure.message
@@ -44,6 +44,6 @@ def test_report_lines_printed_by_protocol_py_are_caught(tmp_path: Path) -> None:
 
 def test_each_run_feeds_new_bytes(tmp_path: Path) -> None:
     """Two gradings of the same wrong LineBuffer show different expected lines."""
-    shutil.copytree(HOSTILE / "forge_unit_verdict", tmp_path / "sub")
+    shutil.copytree(HOSTILE / "forge_unit_verdict" / "submission", tmp_path / "sub")
     first, second = _grade(tmp_path / "sub"), _grade(tmp_path / "sub")
     assert first.failure.expected != second.failure.expected

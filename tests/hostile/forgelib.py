@@ -1,6 +1,9 @@
 """What the forge_* hostile submissions share: how an attacker finds its targets.
 
-The tests copy this file next to a ``forge_*/server.py`` before grading it. Targets are
+Each ``forge_<name>/submission/`` is a submission; it sits one level down so that the
+sandbox tests, which run every ``tests/hostile/<case>/server.py``, leave it to the
+integrity tests (``tests/test_integrity_*.py``). Those copy it into a temporary folder
+with this file beside its ``server.py`` before grading it. Targets are
 found the way a real attacker would find them: in the command lines of the grader
 processes above (``/proc/<ppid>/cmdline`` and further up), in the environment, in the
 interpreter's own ``site-packages``. It acts only on paths inside a folder holding a
