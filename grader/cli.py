@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import __version__
-from .batch.commands import absolute, absolute_if_file
+from .batch.commands import make_paths_absolute
 from .render import FORMATS, render
 
 
@@ -102,17 +102,15 @@ def _check(args: argparse.Namespace) -> int:
 def register_check(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("check", help="grade one submission folder",
                               description="Grade the server.py and client.py in FOLDER.")
-    p.add_argument("folder", nargs="?", type=absolute, help="submission folder (default:"
-                   " lab/, or $CHATLAB_SUBMISSION)")
+    p.add_argument("folder", nargs="?", help="submission folder (default: lab/, or"
+                   " $CHATLAB_SUBMISSION)")
     p.add_argument("--only", metavar="IDS|LEVEL|step:N",
                    help="comma-separated check ids/globs, a level, or step:N")
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--output", metavar="FILE", type=absolute,
-                   help="write the report here instead of stdout")
-    p.add_argument("--rubric", metavar="FILE", type=absolute,
-                   help="rubric TOML (points, levels)")
-    p.add_argument("--profile", metavar="FILE", type=absolute_if_file,
-                   help="protocol profile TOML (or a name in grader/profiles/)")
+    p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--rubric", metavar="FILE", help="rubric TOML (points, levels)")
+    p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name in"
+                   " grader/profiles/)")
     p.add_argument("--server-cmd", metavar="CMD",
                    help="start the server with this command; {port} is filled in")
     p.add_argument("--client-cmd", metavar="CMD",
@@ -180,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "command", None) == "check" and not args.folder:
             from .api import default_folder
 
-            args.folder = os.path.abspath(default_folder())
+            args.folder = str(default_folder())
+        make_paths_absolute(args)
         with private_folder():
             return args.func(args)
     return args.func(args)

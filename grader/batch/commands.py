@@ -17,15 +17,21 @@ DEFAULT_STUDENT_TIMEOUT = 120.0  # seconds of wall-clock time one student may ta
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def absolute(text: str) -> str:
-    """An argparse ``type``: a path as given, made absolute against the caller's folder
-    (a command that runs submissions then works in a folder of its own)."""
-    return os.path.abspath(text)
+PATHS = ("folder", "submissions", "out", "output", "rubric")  # path arguments
+PATHS_OR_NAMES = ("profile",)  # a file, or the name of a shipped profile
 
 
-def absolute_if_file(text: str) -> str:
-    """A path made absolute if it names something that exists; else kept (a name)."""
-    return os.path.abspath(text) if os.path.exists(text) else text
+def make_paths_absolute(args: argparse.Namespace) -> None:
+    """Make the path arguments absolute against the current folder, so the command can
+    then work in a folder of its own (a profile given by name stays a name)."""
+    for name in PATHS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            setattr(args, name, os.path.abspath(value))
+    for name in PATHS_OR_NAMES:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and os.path.exists(value):
+            setattr(args, name, os.path.abspath(value))
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -89,7 +95,7 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
             "interrupted batch resumes where it stopped when run again."
         ),
     )
-    p.add_argument("submissions", metavar="SUBMISSIONS_DIR", type=absolute)
+    p.add_argument("submissions", metavar="SUBMISSIONS_DIR")
     p.add_argument(
         "--jobs", "-j", type=int, metavar="N", help="submissions graded at once (default: cores)"
     )
@@ -97,7 +103,6 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         metavar="RESULTS_DIR",
         default="results",
-        type=absolute,
         help="where results go (default: results)",
     )
     p.add_argument(
@@ -112,10 +117,8 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
         f" (default: {DEFAULT_STUDENT_TIMEOUT:g})",
     )
     p.add_argument("--only", metavar="IDS|LEVEL|step:N", help="grade only these checks")
-    p.add_argument("--rubric", metavar="FILE", type=absolute, help="rubric TOML (points, levels)")
-    p.add_argument(
-        "--profile", metavar="FILE", type=absolute_if_file, help="protocol profile TOML (or a name)"
-    )
+    p.add_argument("--rubric", metavar="FILE", help="rubric TOML (points, levels)")
+    p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name)")
     p.add_argument("--server-cmd", metavar="CMD", help="start each server with this command")
     p.add_argument("--client-cmd", metavar="CMD", help="start each client with this command")
     p.set_defaults(func=_batch, runs_submissions=True)
@@ -149,12 +152,9 @@ def add_gradescope_parser(subparsers: argparse._SubParsersAction) -> None:
             "run_autograder grades /autograder/submission into results.json."
         ),
     )
-    p.add_argument("--out", metavar="ZIP", default="autograder.zip", type=absolute)
-    p.add_argument("--rubric", metavar="FILE", type=absolute, help="rubric TOML to grade with")
-    p.add_argument(
-        "--profile", metavar="FILE", type=absolute_if_file,
-        help="protocol profile TOML to grade with",
-    )
+    p.add_argument("--out", metavar="ZIP", default="autograder.zip")
+    p.add_argument("--rubric", metavar="FILE", help="rubric TOML to grade with")
+    p.add_argument("--profile", metavar="FILE", help="protocol profile TOML to grade with")
     p.add_argument("--only", metavar="IDS|LEVEL|step:N", help="grade only these checks")
     p.add_argument(
         "--without-reference",
