@@ -2,30 +2,61 @@
 
 Each subcommand is a ``register_<name>(subparsers)`` function that adds its parser and
 sets ``func``; a new subcommand (``batch``, ``load``, …) lives in its own module and adds
-one line to :data:`SUBCOMMANDS`.
+one line to :data:`SUBCOMMANDS`. A subcommand that runs submissions sets
+``runs_submissions=True``: run as a command (``main()`` without arguments) it then works
+in a private temporary folder, its path arguments made absolute first.
+
+``check --output FILE`` removes FILE before grading starts and writes it once every
+program of the submission is gone, from the grader's memory, atomically (see
+:mod:`grader.batch.integrity`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import __version__
+from .batch.commands import make_paths_absolute
 from .render import FORMATS, render
 
 
 def _check(args: argparse.Namespace) -> int:
     from .api import default_folder, grade
-    from .render.text import MARKS
+    from .batch.integrity import (
+        Descendants,
+        GraderFiles,
+        environment_findings,
+        environment_note,
+        preload,
+        tampering_notes,
+        write_report,
+    )
+    from .render.text import MARKS, render_text
 
     folder = Path(args.folder) if args.folder else default_folder()
-    live = args.format == "text" and args.output is None and sys.stderr.isatty()
+    output = Path(args.output) if args.output else None
+    live = args.format == "text" and output is None and sys.stderr.isatty()
 
     def progress(result) -> None:  # noqa: ANN001 - CheckResult
         print(f"  {MARKS[result.status]} {result.id}", file=sys.stderr, flush=True)
 
+    if output is not None:
+        try:  # whatever is there now was not written by this run
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.unlink(missing_ok=True)
+        except OSError as error:
+            print(f"chatlab-grader: error: cannot write {output}: {error}", file=sys.stderr)
+            return 2
+    preload()
+    files = GraderFiles()
+    programs = Descendants.snapshot()
     try:
         result = grade(
             folder, only=args.only, rubric=args.rubric, profile=args.profile,
@@ -36,20 +67,33 @@ def _check(args: argparse.Namespace) -> int:
         print(f"chatlab-grader: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        programs.stop()
         print("chatlab-grader: interrupted; every program it started was stopped",
               file=sys.stderr)
         return 130
-    if args.format == "text" and args.output is None:
-        from .render.text import render_text
-
+    left = programs.stop()  # nothing of the submission runs past this line
+    result.notes += environment_note(environment_findings())
+    if left:
+        result.notes.append(f"integrity: {len(left)} process(es) the submission left"
+                            " running after grading were stopped before the report was"
+                            f" written: {'; '.join(left[:3])}")
+    existed = output is not None and (output.exists() or output.is_symlink())
+    result.notes += tampering_notes(files.changed(), output, existed)
+    if args.format == "text" and output is None:
         text = render_text(result, color=sys.stdout.isatty())
     else:
         text = render(result, args.format)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"score {result.score:g}/{result.max_score:g}; wrote {args.output}",
+    if output is not None:
+        try:
+            write_report(output, text)
+        except OSError as error:
+            print(f"chatlab-grader: error: cannot write {output}: {error}", file=sys.stderr)
+            return 2
+        print(f"score {result.score:g}/{result.max_score:g}; wrote {output}",
               file=sys.stderr)
+        for note in result.notes:
+            if note.startswith("integrity:"):
+                print(f"chatlab-grader: {note}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0 if result.all_passed else 1
@@ -71,7 +115,7 @@ def register_check(subparsers: argparse._SubParsersAction) -> None:
                    help="start the server with this command; {port} is filled in")
     p.add_argument("--client-cmd", metavar="CMD",
                    help="start the client with this command; {port}, {nick} filled in")
-    p.set_defaults(func=_check)
+    p.set_defaults(func=_check, runs_submissions=True)
 
 
 def register_list(subparsers: argparse._SubParsersAction) -> None:
@@ -127,6 +171,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``chatlab-grader`` and ``python -m grader``; returns the exit code."""
+    """Entry point of ``chatlab-grader`` and ``python -m grader``; returns the exit code.
+
+    Without ``argv`` (run as a command) it first makes sure Python runs isolated
+    (``grader.__main__.isolate``), and a subcommand that runs submissions works in a
+    folder of its own. With ``argv`` (from Python, tests) it runs where it is."""
+    if argv is None:
+        from .__main__ import isolate
+
+        isolate(sys.argv[1:])
     args = build_parser().parse_args(argv)
+    if argv is None and getattr(args, "runs_submissions", False):
+        if getattr(args, "command", None) == "check" and not args.folder:
+            from .api import default_folder
+
+            args.folder = str(default_folder())
+        make_paths_absolute(args)
+        with private_folder():
+            return args.func(args)
     return args.func(args)
+
+
+@contextlib.contextmanager
+def private_folder() -> Iterator[Path]:
+    """Work in a new, empty, private folder; removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="chatlab-grader-"))
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield folder
+    finally:
+        os.chdir(previous if os.path.isdir(previous) else os.sep)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,6 +8,10 @@ words in it, so a test builds a class of students by writing a line per student:
     MISUSE             grade() raises ValueError (bad settings: the batch stops)
     DIE                the worker process dies (os._exit)
     WAIT <fifo>        grading blocks until the test opens then closes the named pipe
+    HANG               grading never ends (the per-student time limit stops it)
+    FORGE              writes a report with a wrong tag into the worker's pipes first
+    GARBAGE            writes bytes that are no report into the worker's pipes
+    DAEMON <pidfile>   leaves a process running (setsid, double fork) that writes its pid
 
 Every call appends the student's name to the file named by $BATCH_TEST_LOG, so a test
 can tell which students were graded.
@@ -15,7 +19,12 @@ can tell which students were graded.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 from grader.model import (
@@ -102,10 +111,65 @@ def fake_grade(folder, **kwargs):  # noqa: ANN001, ANN003 - the grade() signatur
         # Opening a FIFO blocks until the test opens the other end: a barrier, no polling.
         with open(words[words.index("WAIT") + 1], "rb") as fifo:
             fifo.read()
+    if "HANG" in words:
+        threading.Event().wait()
+    if "FORGE" in words:
+        claim = json.dumps({"student": student, "ok": True, "result": None}).encode()
+        _write_into_pipes(len(claim + b"x" * 32).to_bytes(4, "big") + b"x" * 32 + claim)
+    if "GARBAGE" in words:
+        _write_into_pipes(b"\x7f\xff\xff\xffnot a report")
+    if "DAEMON" in words:
+        _leave_a_daemon(words[words.index("DAEMON") + 1])
     broken = {words[i + 1] for i, w in enumerate(words) if w == "BREAK"}
     result = make_result(folder.name, broken)
     result.notes = [f"{k}={v}" for k, v in sorted(kwargs.items())]
     return result
+
+
+def _write_into_pipes(data: bytes) -> None:
+    """Write ``data`` into every pipe this process may write to and its parent reads."""
+    read_by_parent = {inode for _, inode, mode in _pipes(os.getppid()) if mode == os.O_RDONLY}
+    for fd, inode, mode in _pipes(os.getpid()):
+        if mode == os.O_WRONLY and inode in read_by_parent:
+            os.write(fd, data)
+
+
+def _pipes(pid: int) -> list[tuple[int, str, int]]:
+    """(fd, pipe inode, access mode) of the pipes process ``pid`` holds open."""
+    found = []
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+            if target.startswith("pipe:"):
+                with open(f"/proc/{pid}/fdinfo/{name}") as info:
+                    flags = info.read().split("flags:")[1].split()[0]
+                found.append((int(name), target, int(flags, 8) & os.O_ACCMODE))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+DAEMON = """
+import os, sys, time
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(60)
+"""
+
+
+def _leave_a_daemon(pidfile: str) -> None:
+    """Start a process that leaves its session and outlives its parent; wait for its pid."""
+    subprocess.run([sys.executable, "-c", DAEMON, pidfile], check=True, timeout=30)
+    deadline = time.monotonic() + 30
+    while not Path(pidfile).is_file() or not Path(pidfile).read_text():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the daemon never wrote its pid")
+        threading.Event().wait(0.01)
 
 
 def fake_grade_ports(folder, **kwargs):  # noqa: ANN001, ANN003 - the grade() signature

@@ -73,7 +73,8 @@ def test_zip_layout(package: Path) -> None:
         names = set(zf.namelist())
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
         settings = json.loads(zf.read("config/settings.json"))
-    assert {"setup.sh", "run_autograder", "chatlab/pyproject.toml", "chatlab/README.md"} <= names
+    assert {"setup.sh", "run_autograder", "run_autograder.py", "chatlab/pyproject.toml",
+            "chatlab/README.md"} <= names
     assert {"chatlab/grader/api.py", "chatlab/grader/batch/autograder.py"} <= names
     assert "chatlab/reference_solution/server.py" in names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
@@ -125,7 +126,7 @@ def test_run_autograder_still_answers_when_the_grader_cannot_start(
     assert done.returncode != 0
     data = json.loads((root / "results" / "results.json").read_text())
     assert_gradescope_format(data)
-    assert data["score"] == 0 and "not a problem with your code" in data["output"]
+    assert data["score"] == 0 and "not your fault" in data["output"]
 
 
 def test_package_without_reference(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.batch import add_batch_parser, add_gradescope_parser
+from grader.batch.commands import make_paths_absolute
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference_solution"
@@ -35,6 +37,10 @@ def test_subcommands_parse() -> None:
         "core",
         "results",
     )
+    assert args.student_timeout == 120 and args.runs_submissions
+    # run as a command, it works in a folder of its own: the paths are made absolute first
+    make_paths_absolute(args)
+    assert (args.submissions, args.out) == (os.path.abspath("subs"), os.path.abspath("results"))
     args = parser().parse_args(["gradescope-package", "--out", "x.zip"])
     assert args.out == "x.zip" and callable(args.func)
 
@@ -52,7 +58,7 @@ def test_batch_real_grader(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     assert set(rows) == {"alice", "bob"}
-    alice = json.loads((out / "results" / "alice.json").read_text())
+    alice = json.loads((out / "results" / "alice.json").read_text())["result"]
     check_ids = [c["id"] for c in alice["checks"]]
     assert list(rows["alice"])[3:] == check_ids
     assert rows["alice"]["score"] == rows["alice"]["max"] != "0"

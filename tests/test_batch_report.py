@@ -71,8 +71,13 @@ def check_page_matches_csv(html: str, csv_text: str) -> None:
     """The assertions shared with the browser test."""
     page = parse(html)
     scores, rates = expected_from_csv(csv_text)
-    shown = {r["data-student"]: (r["data-score"], r["data-max"]) for r in page.rows("student-row")}
+    rows = page.rows("student-row")
+    shown = {r["data-student"]: (r["data-score"], r["data-max"]) for r in rows
+             if "not-graded" not in r["class"].split()}
     assert shown == scores
+    # a student not graded has no row in the CSV and no score on the page
+    assert all(r["data-score"] == "" and r["data-student"] not in scores
+               for r in rows if "not-graded" in r["class"].split())
     shown_rates = {
         r["data-check"]: (r["data-passed"], r["data-graded"]) for r in page.rows("check-rate")
     }
@@ -119,6 +124,16 @@ def test_student_feedback_is_there_and_escaped() -> None:
         assert text in ben, text
     assert "<script>" not in html
     assert "could not unpack the submission: &lt;bad zip&gt;" in html
+
+
+def test_what_the_grader_stopped_is_listed_in_plain_words() -> None:
+    gb = class_gradebook()
+    assert 'id="stopped"' not in render_report(gb)  # nothing happened: no section
+    gb.events = ["bob: the stored result was changed while the batch ran; it was restored"
+                 " from the grader's memory <b>."]
+    html = render_report(gb)
+    assert '<h2 id="stopped">What the grader stopped</h2>' in html
+    assert "it was restored from the grader&#x27;s memory &lt;b&gt;." in html
 
 
 def test_empty_class_renders() -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from test_batch_fakes import LOG_ENV, fake_grade, graded_log, make_result, write_student
 
@@ -121,7 +122,59 @@ def test_a_dying_worker_costs_only_its_own_student(tmp_path: Path, log: Path) ->
     write_student(subs, "zed", "DIE")
     summary, _ = batch(subs, tmp_path / "out", jobs=2)
     assert sorted(summary.graded) == ["alice", "bob", "carol"]
-    assert summary.failed == {"zed": WORKER_DIED}
+    assert list(summary.failed) == ["zed"]
+    assert summary.failed["zed"] == f"{WORKER_DIED} (exit status 3)"
+    assert ResultStore(tmp_path / "out").load_error("zed") == summary.failed["zed"]
+
+
+def test_a_student_past_the_time_limit_is_not_graded(tmp_path: Path, log: Path) -> None:
+    subs = tmp_path / "subs"
+    write_student(subs, "alice")
+    write_student(subs, "hana", "HANG")
+    write_student(subs, "zoe")
+    summary, output = batch(subs, tmp_path / "out", jobs=2, student_timeout=2.0)
+    assert sorted(summary.graded) == ["alice", "zoe"]
+    assert summary.failed == {"hana": "grading took longer than 2 s (--student-timeout) and"
+                              " was stopped"}
+    assert "hana" not in summary.results and not summary.complete
+    assert ResultStore(tmp_path / "out").load_error("hana") == summary.failed["hana"]
+    assert not (tmp_path / "out" / "results" / "hana.json").exists()
+
+
+def test_a_report_someone_else_wrote_into_the_pipe_is_ignored(tmp_path: Path, log: Path) -> None:
+    subs = tmp_path / "subs"
+    write_student(subs, "alice", "FORGE BREAK server.broadcast")
+    write_student(subs, "bob")
+    summary, _ = batch(subs, tmp_path / "out", jobs=2)
+    assert sorted(summary.graded) == ["alice", "bob"]
+    assert summary.results["alice"].score == 4.5  # the real report, not the forged one
+    assert any("alice: a message that did not come from its grading process" in e
+               for e in summary.events), summary.events
+
+
+def test_bytes_that_are_no_report_get_the_student_graded_again(tmp_path: Path, log: Path) -> None:
+    subs = tmp_path / "subs"
+    write_student(subs, "alice")
+    write_student(subs, "mallory", "GARBAGE")
+    summary, output = batch(subs, tmp_path / "out", jobs=2)
+    assert summary.graded == ["alice"]
+    assert graded_log(log).count("mallory") == 2  # once more after the others, then no grade
+    assert "interfered with" in summary.failed["mallory"]
+    assert any("mallory: its grading process's report" in e for e in summary.events)
+
+
+def test_a_process_left_running_is_stopped_before_the_result_is_written(
+    tmp_path: Path, log: Path
+) -> None:
+    subs = tmp_path / "subs"
+    pidfile = tmp_path / "daemon.pid"
+    write_student(subs, "alice", f"DAEMON {pidfile}")
+    summary, _ = batch(subs, tmp_path / "out", jobs=1)
+    assert summary.graded == ["alice"]
+    pid = int(pidfile.read_text())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert any(e.startswith(f"alice: process {pid} (") and "was stopped" in e
+               for e in summary.events), summary.events
 
 
 def test_bad_settings_stop_the_batch(tmp_path: Path, log: Path) -> None:

@@ -4,6 +4,7 @@ submission's protocol.py, run in a sandboxed subprocess (never imported here).""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import time

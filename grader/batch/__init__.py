@@ -8,17 +8,23 @@
 A batch run takes a folder with one sub-folder (or one ``.zip`` file) per student and
 leaves in ``--out``::
 
-    results/<student>.json   one SubmissionResult per graded student (written atomically)
-    errors/<student>.json    students that could not be graded (bad archive, grader crash)
-    grades.csv               student, score, max, one column per check
-    report.html              the class report: distribution, pass rate per check, feedback
+    results/<student>.json   one SubmissionResult per graded student (sealed, atomic)
+    errors/<student>.json    students that could not be graded (bad archive, grader
+                             error, a grading that died or ran out of time)
+    grades.csv               student, score, max, one column per check (graded only)
+    errors.csv               student, reason: every student not graded
+    report.html              the class report: distribution, pass rate per check,
+                             feedback, what the grader stopped
     batch.json               the settings the results were graded with
+    .key                     the key of the results' seals (0600)
 
 Modules, one job each:
 
 - :mod:`.discover`  finds the students and unpacks their work safely;
-- :mod:`.store`     the results folder: atomic writes, what is already graded;
-- :mod:`.parallel`    grades in parallel worker processes, resumes after an interruption;
+- :mod:`.store`     the results folder: atomic writes, sealed results, what is graded;
+- :mod:`.parallel`  grades in worker processes (one per student), only the parent writes;
+- :mod:`.integrity` what keeps a grade the grader's own: imports done before any
+  submission runs, leftover processes stopped, reports written from memory;
 - :mod:`.progress`  the progress line on stderr;
 - :mod:`.gradebook` and :mod:`.class_report` turn stored results into ``grades.csv`` and
   ``report.html``;

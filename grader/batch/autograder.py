@@ -1,15 +1,22 @@
 """The Gradescope side: grade ``/autograder/submission`` into ``results/results.json``.
 
-``run_autograder`` (built by :mod:`.gradescope_package`) runs::
+``run_autograder`` (built by :mod:`.gradescope_package`) is a thin shell around
+``run_autograder.py``, which runs this module's :func:`main` under ``python -I`` from a
+working directory of its own::
 
-    python3 -m grader.batch.autograder --root /autograder
+    rm -f results/results.json                   # nothing there was written by this run
+    python3 -I source/run_autograder.py --root /autograder
+    # exit status not 0, killed, or no file: write a "not graded" results.json
 
 It finds the student's programs (Gradescope puts the uploaded files, or the GitHub
 repository, in ``submission/``; they may sit in a sub-folder), grades them with the
-settings packed in ``source/config/settings.json``, and writes the Gradescope results.
-If grading itself breaks, it still writes a valid ``results.json`` that tells the
-student it is not their fault, and exits non-zero so the run shows up in Gradescope's
-logs.
+settings packed in ``source/config/settings.json``, and writes the Gradescope results
+only once every program of the submission is gone, from the grader's memory,
+atomically (see :mod:`.integrity`); it exits 0 exactly when it wrote them. When
+grading breaks it writes nothing and exits 1: ``run_autograder`` then writes a valid
+results.json telling the student that the autograder could not grade the submission
+and that it is not their fault (:data:`NOT_GRADED`), so a results.json left by anything
+else is never kept.
 """
 
 from __future__ import annotations
@@ -23,12 +30,21 @@ from typing import Any
 
 from ..model import SubmissionResult
 from .discover import find_root
-from .store import write_atomic
+from .integrity import (
+    Descendants,
+    GraderFiles,
+    environment_findings,
+    environment_note,
+    preload,
+    tampering_notes,
+    write_report,
+)
 
 SETTINGS = Path("source") / "config" / "settings.json"
-GRADER_BROKE = (
-    "The autograder could not grade this submission (a problem with the autograder, not "
-    "with your code). Please tell your instructor; you may resubmit meanwhile.\n\n{error}"
+RESULTS = Path("results") / "results.json"
+NOT_GRADED = (
+    "The autograder could not grade this submission — not your fault. Please tell your"
+    " instructor; you may resubmit meanwhile."
 )
 
 
@@ -37,6 +53,11 @@ def gradescope_dict(result: SubmissionResult) -> dict[str, Any]:
     from ..render.gradescope import gradescope_results
 
     return gradescope_results(result)
+
+
+def not_graded() -> dict[str, Any]:
+    """A valid results.json that gives no grade (what ``run_autograder`` writes)."""
+    return {"score": 0, "tests": [], "output": NOT_GRADED}
 
 
 def load_settings(root: Path) -> dict[str, Any]:
@@ -53,23 +74,38 @@ def load_settings(root: Path) -> dict[str, Any]:
 
 
 def run(root: Path) -> int:
-    """Grade and write ``results.json``; returns the exit status."""
+    """Grade and write ``results.json``; 0 exactly when it was written."""
     from ..api import grade
 
-    results = root / "results" / "results.json"
+    results = root / RESULTS
     try:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.unlink(missing_ok=True)
+        preload()
+        files = GraderFiles()
+        programs = Descendants.snapshot()
         folder = find_root(root / "submission")
-        result = grade(folder, **load_settings(root))
+        try:
+            result = grade(folder, **load_settings(root))
+        finally:
+            left = programs.stop()  # nothing of the submission runs past this line
         result.submission = "submission"
-        data = gradescope_dict(result)
-    except Exception:
-        error = traceback.format_exc()
-        print(error, file=sys.stderr)
-        data = {"score": 0.0, "output": GRADER_BROKE.format(error=error), "tests": []}
-        write_atomic(results, json.dumps(data, indent=1) + "\n")
+        notes = tampering_notes(files.changed(), RESULTS, results.exists()
+                                or results.is_symlink())
+        if left:
+            notes.append(f"integrity: {len(left)} process(es) your programs left running"
+                         " after grading were stopped before the results were written.")
+        notes += environment_note(environment_findings())
+        result.notes += notes
+        data = gradescope_dict(result)  # the notes are in its output
+        write_report(results, json.dumps(data, indent=1) + "\n")
+    except Exception:  # noqa: BLE001 - any failure: no grade, and run_autograder says so
+        print(traceback.format_exc(), file=sys.stderr)
+        print("chatlab: grading failed; no results written", file=sys.stderr)
         return 1
-    write_atomic(results, json.dumps(data, indent=1) + "\n")
     print(f"score {result.score:g}/{result.max_score:g}", file=sys.stderr)
+    for note in notes:
+        print(f"chatlab: {note}", file=sys.stderr)
     return 0
 
 
@@ -77,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.batch.autograder")
     parser.add_argument("--root", default="/autograder", help="the autograder tree")
     args = parser.parse_args(argv)
-    return run(Path(args.root))
+    return run(Path(args.root).resolve())
 
 
 if __name__ == "__main__":

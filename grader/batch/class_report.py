@@ -298,6 +298,19 @@ def student_section(result: SubmissionResult) -> str:
     )
 
 
+def _stopped(gradebook: Gradebook) -> str:
+    """What the grader stopped or undid during the batch, in plain words (if anything)."""
+    if not gradebook.events:
+        return ""
+    items = "".join(f'<li class="event">{escape(e)}</li>' for e in gradebook.events)
+    return (
+        '<h2 id="stopped">What the grader stopped</h2>'
+        '<p class="muted">Things submissions did during grading that could have changed a'
+        " grade, and what the grader did about them. The grades above do not depend on"
+        f" them.</p><ul>{items}</ul>"
+    )
+
+
 def render_report(
     gradebook: Gradebook, *, title: str = "chatlab class report", generated: datetime | None = None
 ) -> str:
@@ -315,6 +328,7 @@ def render_report(
         f"<style>{CSS}</style></head><body><main>"
         f"<h1>{escape(title)}</h1><p class=muted>generated {when}</p>"
         f"{_summary_cards(gradebook)}"
+        f"{_stopped(gradebook)}"
         "<h2>Score distribution</h2>"
         f"{histogram_svg(histogram_counts(gradebook))}"
         "<h2>Pass rate per check</h2>"

@@ -8,19 +8,37 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 PROG = "chatlab-grader"
+DEFAULT_STUDENT_TIMEOUT = 120.0  # seconds of wall-clock time one student may take
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+PATHS = ("folder", "submissions", "out", "output", "rubric")  # path arguments
+PATHS_OR_NAMES = ("profile",)  # a file, or the name of a shipped profile
+
+
+def make_paths_absolute(args: argparse.Namespace) -> None:
+    """Make the path arguments absolute against the current folder, so the command can
+    then work in a folder of its own (a profile given by name stays a name)."""
+    for name in PATHS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            setattr(args, name, os.path.abspath(value))
+    for name in PATHS_OR_NAMES:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and os.path.exists(value):
+            setattr(args, name, os.path.abspath(value))
 
 
 def _batch(args: argparse.Namespace) -> int:
     from .class_report import write_report
     from .discover import DiscoveryError
-    from .gradebook import load_gradebook, write_csv
+    from .gradebook import Gradebook, write_csv, write_errors_csv
     from .parallel import BatchError, GradeSettings, run_batch
-    from .store import ResultStore
 
     settings = GradeSettings(
         only=args.only,
@@ -32,11 +50,14 @@ def _batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         summary = run_batch(
-            args.submissions, out, jobs=args.jobs, regrade=args.regrade, settings=settings
+            args.submissions, out, jobs=args.jobs, regrade=args.regrade, settings=settings,
+            student_timeout=args.student_timeout,
         )
     except (BatchError, DiscoveryError) as error:
         print(f"{PROG} batch: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    for event in summary.events:
+        print(f"  stopped: {event}", file=sys.stderr)
     if summary.interrupted:
         print(
             f"interrupted: {len(summary.graded)} graded in this run, all saved in {out}; "
@@ -44,17 +65,22 @@ def _batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    gradebook = load_gradebook(ResultStore(out), summary.students)
+    # Every program of every submission is gone: only the grader's memory speaks now.
+    gradebook = Gradebook.build(list(summary.results.values()), summary.not_graded,
+                                summary.events)
     csv_path = write_csv(gradebook, out / "grades.csv")
+    write_errors_csv(gradebook, out / "errors.csv")
     html_path = write_report(gradebook, out / "report.html")
     print(
         f"{len(summary.graded)} graded, {summary.skipped} already graded, "
-        f"{len(summary.failed)} not graded, in {summary.elapsed:.1f}s",
+        f"{len(gradebook.failed)} not graded, in {summary.elapsed:.1f}s",
         file=sys.stderr,
     )
-    for student, error in summary.failed.items():
+    for student, error in gradebook.failed.items():
         print(f"  not graded: {student}: {error}", file=sys.stderr)
-    print(f"wrote {csv_path} and {html_path}", file=sys.stderr)
+    print(f"wrote {csv_path} and {html_path}"
+          + (f"; not graded: {out / 'errors.csv'}" if gradebook.failed else ""),
+          file=sys.stderr)
     return EXIT_OK if not gradebook.failed else EXIT_SOME_FAILED
 
 
@@ -82,12 +108,20 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--regrade", action="store_true", help="grade again students already graded in RESULTS_DIR"
     )
+    p.add_argument(
+        "--student-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_STUDENT_TIMEOUT,
+        help="wall-clock seconds one student may take; past it the student is not graded"
+        f" (default: {DEFAULT_STUDENT_TIMEOUT:g})",
+    )
     p.add_argument("--only", metavar="IDS|LEVEL|step:N", help="grade only these checks")
     p.add_argument("--rubric", metavar="FILE", help="rubric TOML (points, levels)")
     p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name)")
     p.add_argument("--server-cmd", metavar="CMD", help="start each server with this command")
     p.add_argument("--client-cmd", metavar="CMD", help="start each client with this command")
-    p.set_defaults(func=_batch)
+    p.set_defaults(func=_batch, runs_submissions=True)
 
 
 def _gradescope(args: argparse.Namespace) -> int:

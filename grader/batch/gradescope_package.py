@@ -5,6 +5,7 @@ the image, then runs ``run_autograder`` for every submission. The zip holds::
 
     setup.sh            installs Python >= 3.11 if needed, a venv, and the kit below
     run_autograder      grades /autograder/submission -> /autograder/results/results.json
+    run_autograder.py   its Python entry (grader.batch.autograder), run with ``-I``
     chatlab/            a copy of this kit (pyproject.toml, grader/, reference_solution/)
     config/settings.json, and the rubric/profile files it names, if any
 
@@ -25,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grader
+
+from .autograder import not_graded
 
 KIT_ROOT = Path(grader.__file__).resolve().parent.parent
 KIT_DIR = "chatlab"
@@ -72,27 +75,51 @@ fi
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
-# Gradescope runs this for every submission. It grades $ROOT/submission and writes
-# $ROOT/results/results.json. AUTOGRADER_ROOT replaces /autograder (to try the package
-# elsewhere); CHATLAB_PYTHON picks the interpreter (default: the venv setup.sh made).
+# Gradescope runs this for every submission: it grades $ROOT/submission into
+# $ROOT/results/results.json with run_autograder.py, and keeps that file only when the
+# grader exited 0; otherwise (a crash, a kill, no file) it writes a "not graded" one.
+# AUTOGRADER_ROOT replaces /autograder (to try the package elsewhere); CHATLAB_PYTHON
+# picks the interpreter (default: the venv setup.sh made).
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 PYTHON="${CHATLAB_PYTHON:-$ROOT/venv/bin/python3}"
+RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
-# The kit packed in this autograder comes first, whatever else is installed.
-export PYTHONPATH="$SOURCE/chatlab${PYTHONPATH:+:$PYTHONPATH}"
-"$PYTHON" -m grader.batch.autograder --root "$ROOT"
+rm -f "$RESULTS"  # whatever is there was not written by this run
+WORK="$(mktemp -d)"  # the grader's working directory: nothing of the student's in it
+(cd "$WORK" && exec "$PYTHON" -I "$SOURCE/run_autograder.py" --root "$ROOT")
 status=$?
-if [ ! -s "$ROOT/results/results.json" ]; then
-    # The grader could not even start: still give Gradescope a valid answer.
-    message="The autograder failed to start (not a problem with your code)."
-    message="$message Please tell your instructor."
-    printf '{"score": 0, "tests": [], "output": "%s"}\n' "$message" \
-        > "$ROOT/results/results.json"
+rm -rf "$WORK"
+if [ "$status" -ne 0 ] || [ ! -s "$RESULTS" ]; then
+    echo "run_autograder: the grader exited with status $status; writing 'not graded'" >&2
+    printf '%s\n' $NOT_GRADED_JSON > "$RESULTS.tmp.$$" && mv -f "$RESULTS.tmp.$$" "$RESULTS"
+    [ "$status" -ne 0 ] || status=1
 fi
 exit "$status"
 """
+
+# The Python side of run_autograder: the kit packed next to it comes first on the path
+# (under -I neither PYTHONPATH nor the working directory is on it).
+ENTRY = '''"""Gradescope's entry, run by run_autograder as ``python -I run_autograder.py``."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "chatlab"))
+
+from grader.batch.autograder import main  # noqa: E402 - the kit's path first
+
+sys.exit(main())
+'''
+
+NOT_GRADED_JSON = json.dumps(not_graded(), ensure_ascii=False)
+
+
+def _shell_quote(text: str) -> str:
+    """``text`` as one single-quoted bash word."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
 
 README_STUB = "# chatlab\n\nThe chatlab grader, packed for a Gradescope autograder.\n"
 
@@ -164,7 +191,9 @@ def build_package(
     tmp = target.with_name(f".{target.name}.tmp")
     with zipfile.ZipFile(tmp, "w") as zf:
         _add(zf, "setup.sh", SETUP_SH.encode(), executable=True)
-        _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
+        script = RUN_AUTOGRADER.replace("$NOT_GRADED_JSON", _shell_quote(NOT_GRADED_JSON))
+        _add(zf, "run_autograder", script.encode(), executable=True)
+        _add(zf, "run_autograder.py", ENTRY.encode())
         names = set()
         folders = KIT_FOLDERS if with_reference else ("grader",)
         for path, rel in _kit_files(kit, folders):

@@ -4,7 +4,16 @@ A student who has finished step 02 (``LineBuffer.feed`` in ``protocol.py``) has 
 server that registers and broadcasts yet, so every black-box framing check is skipped.
 These checks test the class directly. The student's code is never imported into the
 grader: a small test program (:data:`LINE_BUFFER_TEST`) runs in a sandboxed subprocess
-with the submission folder on ``sys.path`` and prints one JSON verdict line.
+with the submission folder on ``sys.path``.
+
+The test program reports only what it *observed*: for every case, what each
+``feed()`` call returned or raised, for chunks the grader chose (random lines, cut at
+random places, new on every run). The grader alone knows what each case expects and
+decides the verdict. The test program runs in the same process as the student's code,
+so nothing it prints can be trusted as a verdict: a ``protocol.py`` that prints a
+"passed" line, or exits early, gains nothing (the observations are missing, or are
+the student's own), and to print observations that pass it must split the grader's
+random chunks into the right lines, which is what the check asks of ``LineBuffer``.
 
 Submissions that do not follow the lab's layout (another architecture, another
 language: no ``protocol.py``, or no ``LineBuffer`` in it) get *not applicable*.
@@ -13,8 +22,13 @@ language: no ``protocol.py``, or no ``LineBuffer`` in it) get *not applicable*.
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import json
+import random
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..context import Context
@@ -22,96 +36,183 @@ from ..failures import Crashed, Hung, Mismatch, NotApplicable
 from ..registry import check
 from .common import hint
 
-RESULT = "chatlab-unit-result "  # the verdict line's prefix
-CASE = "chatlab-unit-case "  # printed before each case, so a hang names its case
+OBSERVED = "chatlab-unit-observed"  # the prefix of the test program's report lines
 RUN_SECONDS = 5.0  # the whole test program (Python start included) must end within this
+MAX_LINE = 4096  # the longest line LineBuffer must accept (protocol.MAX_LINE_BYTES)
+IMPORT = "importing protocol.py"
 
 LINE_BUFFER_TEST = r'''
-import json, sys, traceback
+import base64, json, sys, traceback
 
-RESULT, CASE = sys.argv[2], sys.argv[3]
+OBSERVED = sys.argv[2]
+CHUNKS = [[base64.b64decode(c) for c in case] for case in json.loads(sys.argv[3])]
+ITEMS, ITEM_BYTES = 64, 8192  # what is reported of one case: enough to show a mistake
 sys.path.insert(0, sys.argv[1])
 
 
-def report(**fields):
-    print(RESULT + json.dumps(fields), flush=True)
-    sys.exit(0)
+def say(tag, **fields):
+    print(f"{OBSERVED} {tag} {json.dumps(fields)}", flush=True)
 
 
-def error_text(error):
-    return f"{type(error).__name__}: {error}".rstrip(": ")
+def raised(error):
+    text = f"{type(error).__name__}: {error}".rstrip(": ")
+    return {"name": type(error).__name__, "text": text[:2000],
+            "line_too_long": LineTooLong is not None and isinstance(error, LineTooLong),
+            "trace": traceback.format_exc()[-1500:]}
 
 
+def item(value):
+    if type(value) is bytes:
+        return {"bytes": base64.b64encode(value[:ITEM_BYTES]).decode(), "length": len(value)}
+    text = repr(value)
+    return {"type": type(value).__name__, "repr": text[:300]}
+
+
+LineTooLong = None
 try:
     import protocol
+    LineBuffer = protocol.LineBuffer
 except BaseException as error:
-    report(verdict="error", case="importing protocol.py", error=error_text(error),
-           trace=traceback.format_exc()[-1500:])
-LineBuffer = protocol.LineBuffer
-LineTooLong = getattr(protocol, "LineTooLong", None)
-if not (isinstance(LineTooLong, type) and issubclass(LineTooLong, BaseException)):
-    LineTooLong = None
+    say("import", raised=raised(error))
+    sys.exit(0)
+candidate = getattr(protocol, "LineTooLong", None)
+if isinstance(candidate, type) and issubclass(candidate, BaseException):
+    LineTooLong = candidate
+say("ready", line_too_long=LineTooLong is not None)
+for index, chunks in enumerate(CHUNKS):
+    seen = {"items": []}
+    try:
+        buffer = LineBuffer()
+        for chunk in chunks:
+            got = buffer.feed(chunk)
+            if got is None:
+                seen["returned"] = "None"
+                break
+            try:
+                got = list(got)
+            except TypeError:
+                seen["returned"] = repr(got)[:300]
+                break
+            seen["items"] += [item(value) for value in got[:ITEMS - len(seen["items"])]]
+    except BaseException as error:
+        seen["raised"] = raised(error)
+    say(str(index), **seen)
+'''
 
 
-def show(chunks):
+@dataclass(frozen=True)
+class Case:
+    """One scenario: the chunks fed to a fresh LineBuffer, and what must come out."""
+
+    name: str
+    chunks: list[bytes]
+    lines: list[bytes] | None  # None: feed() must raise LineTooLong
+    needs_line_too_long: bool = False  # tested only when protocol.py defines it
+
+
+WORDS = ("ana", "bob", "hello", "chat", "line", "socket", "buffer", "world", "tcp", "ok")
+WIDE = ("\u00e9", "\u00e7", "\u00e3", "\u20ac", "\u2713", "\U0001d11e", "\U0001f600")
+
+
+def _line(rng: random.Random) -> bytes:
+    """A short readable line that differs on every run, e.g. b'bob hello 4821'."""
+    words = rng.sample(WORDS, rng.randint(2, 3))
+    return " ".join([*words, str(rng.randint(10, 9999))]).encode()
+
+
+def _cut(data: bytes, rng: random.Random, pieces: int) -> list[bytes]:
+    cuts = sorted(rng.sample(range(1, len(data)), min(pieces - 1, len(data) - 1)))
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+
+def make_cases(rng: random.Random) -> list[Case]:
+    """The scenarios of one run, from ``rng``: the same kinds every time, new bytes."""
+    one, two = _line(rng), _line(rng)
+    many = _line(rng) + b" " + _line(rng)
+    slow = _line(rng)
+    wide = " ".join(["h" + rng.choice(WIDE[:3]), *rng.sample(WIDE, 3)]).encode()
+    long_line = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(MAX_LINE))
+    split = rng.randint(1, MAX_LINE - 1)
+    cases = [
+        Case("two lines in one chunk", [one + b"\n" + two + b"\n"], [one, two]),
+        Case("one line over many chunks", _cut(many + b"\n", rng, 4), [many]),
+        Case("one byte at a time", [bytes([b]) for b in slow + b"\n"], [slow]),
+    ]
+    cases += [Case(f"a UTF-8 line cut after byte {cut}", [wide[:cut], wide[cut:] + b"\n"],
+                   [wide]) for cut in range(1, len(wide) + 1)]
+    cases += [
+        Case("lines ending in \\r\\n", [one + b"\r\n" + two + b"\r\n"], [one, two]),
+        Case("\\r\\n cut between \\r and \\n", [two + b"\r", b"\n" + one + b"\r\n"], [two, one]),
+        Case(f"a line of {MAX_LINE} bytes", [long_line[:split], long_line[split:] + b"\n"],
+             [long_line]),
+        Case(f"a line of {MAX_LINE + 1} bytes (must raise LineTooLong)",
+             [long_line + rng.choice(b"xyz").to_bytes(1, "big") + b"\n"], None,
+             needs_line_too_long=True),
+    ]
+    return cases
+
+
+def show(chunks: list[bytes]) -> str:
+    """The chunks of a case as the student reads them (the first eight)."""
     text = ", ".join(repr(chunk) for chunk in chunks[:8])
     return f"[{text}{', ...' if len(chunks) > 8 else ''}] ({len(chunks)} chunks)"
 
 
-def short(value):
-    text = repr(value)
+def short(text: str) -> str:
     return text if len(text) <= 300 else text[:140] + " ... " + text[-140:]
 
 
-def feed_all(chunks):
-    buffer = LineBuffer()
+def _shown(item: dict) -> str:
+    """One returned value as Python would print it."""
+    if "bytes" in item:
+        data = _bytes(item)
+        if data is None:
+            return "<unreadable>"
+        return repr(data) if item.get("length") == len(data) else repr(data)[:-1] + "...'"
+    return str(item.get("repr", "?"))
+
+
+def _bytes(item: dict) -> bytes | None:
+    try:
+        return base64.b64decode(str(item["bytes"]), validate=True)
+    except (KeyError, ValueError, binascii.Error):
+        return None
+
+
+def returned(seen: dict) -> list[bytes] | None:
+    """The lines a case's feed() calls returned, or None if not a list of whole bytes."""
     lines = []
-    for chunk in chunks:
-        got = buffer.feed(chunk)
-        if got is None:
-            raise TypeError("feed() returned None instead of a list of lines")
-        lines.extend(got)
+    for item in seen.get("items", []):
+        data = _bytes(item) if isinstance(item, dict) and "bytes" in item else None
+        if data is None or item.get("length") != len(data):
+            return None
+        lines.append(data)
     return lines
 
 
-def case(name, chunks, expected):
-    print(CASE + name, flush=True)
-    try:
-        got = feed_all(chunks)
-    except BaseException as error:
-        report(verdict="error", case=name, fed=show(chunks), expected=short(expected),
-               error=error_text(error), trace=traceback.format_exc()[-1500:])
-    if got != expected or any(type(line) is not bytes for line in got):
-        report(verdict="mismatch", case=name, fed=show(chunks), expected=short(expected),
-               actual=short(got))
+class Observations:
+    """The report lines of one run of the test program, read back by the grader."""
 
-
-case("two lines in one chunk", [b"hello\nworld\n"], [b"hello", b"world"])
-case("one line over many chunks", [b"hel", b"lo w", b"or", b"ld\n"], [b"hello world"])
-line = b"one byte at a time\n"
-case("one byte at a time", [line[i:i + 1] for i in range(len(line))], [line[:-1]])
-text = "h\u00e9 \u20ac \U0001d11e".encode()
-for cut in range(1, len(text) + 1):
-    case(f"a UTF-8 line cut after byte {cut}", [text[:cut], text[cut:] + b"\n"], [text])
-case("lines ending in \\r\\n", [b"one\r\ntwo\r\n"], [b"one", b"two"])
-case("\\r\\n cut between \\r and \\n", [b"one\r", b"\ntwo\r\n"], [b"one", b"two"])
-case("a line of 4096 bytes", [b"a" * 4000, b"a" * 96 + b"\n"], [b"a" * 4096])
-if LineTooLong is not None:
-    name = "a line of 4097 bytes (must raise LineTooLong)"
-    print(CASE + name, flush=True)
-    chunks = [b"a" * 4097 + b"\n"]
-    try:
-        got = feed_all(chunks)
-    except LineTooLong:
-        pass
-    except BaseException as error:
-        report(verdict="error", case=name, fed=show(chunks), expected="LineTooLong",
-               error=error_text(error), trace=traceback.format_exc()[-1500:])
-    else:
-        report(verdict="mismatch", case=name, fed=show(chunks), expected="LineTooLong raised",
-               actual=f"no exception; returned {short(got)}")
-report(verdict="ok")
-'''
+    def __init__(self, lines: list[str]) -> None:
+        self.by_tag: dict[str, dict] = {}
+        self.imitated = False  # a tag came twice: someone else prints report lines
+        self.verdicts: list[str] = []  # lines that look like a test's verdict, not ours
+        pattern = re.compile(rf"^{re.escape(OBSERVED)} (\S+) (.*)$")
+        for line in lines:
+            found = pattern.match(line)
+            if found is None:
+                if line.startswith("chatlab-unit-"):
+                    self.verdicts.append(line)
+                continue
+            try:
+                fields = json.loads(found.group(2))
+            except ValueError:
+                self.imitated = True
+                continue
+            if not isinstance(fields, dict) or found.group(1) in self.by_tag:
+                self.imitated = True
+                continue
+            self.by_tag[found.group(1)] = fields
 
 
 def defines_line_buffer(folder: Path) -> str | None:
@@ -140,39 +241,101 @@ def line_buffer(ctx: Context) -> None:
     why = defines_line_buffer(folder)
     if why is not None:
         raise NotApplicable(why)
-    argv = [ctx.submission.python, "-I", "-c", LINE_BUFFER_TEST, str(folder), RESULT, CASE]
+    cases = make_cases(random.SystemRandom())
+    chunks = json.dumps([[base64.b64encode(c).decode() for c in case.chunks]
+                         for case in cases])
+    argv = [ctx.submission.python, "-I", "-c", LINE_BUFFER_TEST, str(folder), OBSERVED, chunks]
     program = ctx.start_program(argv, folder, name="test program")
-    deadline = time.monotonic() + ctx.timing.of(RUN_SECONDS)
-    found = program.wait_line(f"^{RESULT}(.*)$", deadline)
-    if found is None:
-        program.wait_exit(0.2)
-        cases = [line for line in program.output().splitlines() if line.startswith(CASE)]
-        where = cases[-1][len(CASE):] if cases else "starting"
-        status = program.poll()
-        if status is not None:
-            raise Crashed(f"The test of LineBuffer.feed stopped (status {status}) while"
-                          f" testing: {where}.", expected="a verdict",
-                          actual=program.output()[-800:] or f"exit status {status}")
-        raise Hung(f"LineBuffer.feed did not return within {ctx.timing.of(RUN_SECONDS):.1f} s"
-                   f" while testing: {where}. Is there a loop that never ends?",
-                   expected="feed() returns", actual="still running")
-    verdict = json.loads(found.group(1))
-    if verdict["verdict"] == "ok":
-        return
-    ctx.transcript.add("grader", "note", f"case: {verdict['case']}")
-    if "fed" in verdict:
-        ctx.transcript.add("grader", "note", f"fed: {verdict['fed']}")
-    if verdict["verdict"] == "mismatch":
-        raise Mismatch(f"LineBuffer.feed, {verdict['case']}: the lines returned are wrong"
+    limit = ctx.timing.of(RUN_SECONDS)
+    deadline = time.monotonic() + limit
+    status = program.wait_exit(deadline - time.monotonic())
+    # Every line it printed is read once the output ends (a child may hold it open).
+    program.wait_line("(?!)", min(deadline, time.monotonic() + 1.0))
+    seen = Observations(program.lines())
+    judge(ctx, cases, seen, status, program.output(), limit)
+
+
+def judge(ctx: Context, cases: list[Case], seen: Observations, status: int | None,
+          output: str, limit: float) -> None:
+    """Fail the check (raise) unless every case's observation is what the case expects."""
+    if seen.verdicts:
+        ctx.transcript.add("grader", "note", "the program printed a line that looks like a"
+                           f" test verdict ({short(seen.verdicts[0])}); it counts for"
+                           " nothing: the grader compares what feed() returned with what"
+                           " each case expects")
+    if seen.imitated:
+        raise Mismatch("The test program's report lines were printed more than once: the"
+                       " code it imported prints lines that imitate them, so the check"
+                       " cannot tell what LineBuffer.feed returned. Remove those prints.",
+                       expected="one report line per case", actual=short(output[-800:]))
+    if "import" in seen.by_tag:
+        error = seen.by_tag["import"].get("raised", {})
+        _note(ctx, IMPORT, None)
+        raise Mismatch(f"protocol.py could not be imported: {error.get('text', '?')}.",
+                       expected="protocol.py imports", actual=str(error.get("text", "?")))
+    ready = seen.by_tag.get("ready")
+    line_too_long = bool(ready and ready.get("line_too_long"))
+    for index, case in enumerate(cases):
+        if case.needs_line_too_long and not line_too_long:
+            continue
+        observed = seen.by_tag.get(str(index)) if ready is not None else None
+        if observed is None:
+            where = case.name if ready is not None else IMPORT
+            _note(ctx, where, case.chunks if ready is not None else None)
+            if status is not None:
+                raise Crashed(f"The test of LineBuffer.feed stopped (status {status}) while"
+                              f" testing: {where}.", expected="a result for every case",
+                              actual=output[-800:] or f"exit status {status}")
+            raise Hung(f"LineBuffer.feed did not return within {limit:.1f} s while testing:"
+                       f" {where}. Is there a loop that never ends?",
+                       expected="feed() returns", actual="still running")
+        _compare(ctx, case, observed)
+
+
+def _compare(ctx: Context, case: Case, seen: dict) -> None:
+    """Raise Mismatch when ``seen`` (one case's observation) is not what ``case`` expects."""
+    items = seen.get("items", [])
+    items = items if isinstance(items, list) else []
+    got = "[" + ", ".join(_shown(i) if isinstance(i, dict) else "?" for i in items) + "]"
+    raised = seen.get("raised")
+    raised = raised if isinstance(raised, dict) else None
+    if case.lines is None:  # must raise LineTooLong
+        if raised is not None and raised.get("line_too_long"):
+            return
+        _note(ctx, case.name, case.chunks)
+        if raised is not None:
+            error = str(raised.get("text", "?"))
+            raise Mismatch(f"LineBuffer.feed raised {error} ({case.name}).",
+                           expected="LineTooLong", actual=error)
+        raise Mismatch(f"LineBuffer.feed, {case.name}: the lines returned are wrong"
                        " (all the lines returned by successive feed() calls, as bytes"
-                       " without the line ending).",
-                       expected=verdict["expected"], actual=verdict["actual"])
-    error = verdict["error"]
-    if error.startswith("NotImplementedError"):
-        message = (f"LineBuffer.feed raised {error}: TODO(step 02) in protocol.py is not"
-                   " written yet.")
-    elif verdict["case"] == "importing protocol.py":
-        message = f"protocol.py could not be imported: {error}."
-    else:
-        message = f"LineBuffer.feed raised {error} ({verdict['case']})."
-    raise Mismatch(message, expected=verdict.get("expected", "protocol.py imports"), actual=error)
+                       " without the line ending).", expected="LineTooLong raised",
+                       actual=f"no exception; returned {short(got)}")
+    expected = short(repr(case.lines))
+    if raised is not None:
+        _note(ctx, case.name, case.chunks)
+        error = str(raised.get("text", "?"))
+        if error.startswith("NotImplementedError"):
+            message = (f"LineBuffer.feed raised {error}: TODO(step 02) in protocol.py is not"
+                       " written yet.")
+        else:
+            message = f"LineBuffer.feed raised {error} ({case.name})."
+        raise Mismatch(message, expected=expected, actual=error)
+    if "returned" in seen:
+        _note(ctx, case.name, case.chunks)
+        what = str(seen["returned"])
+        error = ("TypeError: feed() returned None instead of a list of lines" if what == "None"
+                 else f"TypeError: feed() returned {what}, which is not a list of lines")
+        raise Mismatch(f"LineBuffer.feed raised {error} ({case.name}).", expected=expected,
+                       actual=error)
+    if returned(seen) != case.lines:
+        _note(ctx, case.name, case.chunks)
+        raise Mismatch(f"LineBuffer.feed, {case.name}: the lines returned are wrong"
+                       " (all the lines returned by successive feed() calls, as bytes"
+                       " without the line ending).", expected=expected, actual=short(got))
+
+
+def _note(ctx: Context, case: str, chunks: list[bytes] | None) -> None:
+    ctx.transcript.add("grader", "note", f"case: {case}")
+    if chunks is not None:
+        ctx.transcript.add("grader", "note", f"fed: {show(chunks)}")

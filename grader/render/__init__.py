@@ -16,6 +16,13 @@ KIND_WORDS = {
 }
 
 FORMATS = ("text", "json", "gradescope", "html")
+INTEGRITY = "integrity: "  # the start of a note on what the grader stopped or undid
+
+
+def integrity_notes(result) -> list[str]:  # noqa: ANN001 - SubmissionResult
+    """What the grader stopped or undid while grading (see grader.batch.integrity), in
+    the plain words every renderer shows."""
+    return [n.removeprefix(INTEGRITY) for n in result.notes if n.startswith(INTEGRITY)]
 
 
 def render(result, fmt: str) -> str:  # noqa: ANN001 - SubmissionResult

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from ..model import CheckResult, Status, SubmissionResult
+from . import integrity_notes
 from .text import details
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -47,13 +48,14 @@ def gradescope_results(result: SubmissionResult, visibility: str = "visible") ->
             "tags": [c.level.value, f"step {c.step:02d}"],
         })
     passed = sum(c.status is Status.PASSED for c in result.checks)
+    stopped = "".join(f"\n\n{note}" for note in integrity_notes(result))
     return {
         "score": result.score,
         "execution_time": round(result.duration, 3),
         "output": (f"{passed} of {len(result.checks)} checks passed "
                    f"({result.score:g}/{result.max_score:g} points). "
                    "Each failed check shows what was expected, what happened, and what to"
-                   " read."),
+                   f" read.{stopped}"),
         "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,

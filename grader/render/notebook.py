@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from ..model import CheckResult, Status, SubmissionResult
-from . import KIND_WORDS
+from . import KIND_WORDS, integrity_notes
 
 COLORS = {Status.PASSED: "#1a7f37", Status.FAILED: "#cf222e", Status.SKIPPED: "#9a6700",
           Status.NOT_APPLICABLE: "#6e7781"}
@@ -57,4 +57,6 @@ def render_html(result: SubmissionResult) -> str:
             + f" · {result.score:g}/{result.max_score:g} points · {result.duration:.1f} s</p>")
     table = f"<table>{''.join(_row(c) for c in result.checks)}</table>"
     failed = "".join(_details(c) for c in result.checks if c.status is Status.FAILED)
-    return f'<div class="chatlab-grader">{head}{table}{failed}</div>'
+    stopped = "".join(f"<p>Stopped by the grader: {escape(n)}</p>"
+                      for n in integrity_notes(result))
+    return f'<div class="chatlab-grader">{head}{table}{failed}{stopped}</div>'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import CheckResult, Status, SubmissionResult
-from . import KIND_WORDS
+from . import KIND_WORDS, integrity_notes
 
 MARKS = {
     Status.PASSED: "✓",
@@ -83,4 +83,5 @@ def render_text(result: SubmissionResult, color: bool = False) -> str:
                f" · {len(failed)} failed" + (f" · {skipped} skipped" if skipped else "")
                + f" · {result.duration:.1f} s")
     lines += ["", _paint(summary, "1;32" if result.all_passed else "1;31", color)]
+    lines += [f"Stopped by the grader: {note}" for note in integrity_notes(result)]
     return "\n".join(lines) + "\n"
