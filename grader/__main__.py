@@ -19,7 +19,14 @@ def isolate(args: list[str]) -> None:
     if sys.flags.isolated or "-I" in getattr(sys, "orig_argv", []):
         return
     package = os.path.dirname(os.path.abspath(__file__))
-    code = (f"import sys; sys.path.insert(0, {os.path.dirname(package)!r});"
+    # Where the grader was found, and where PYTHONPATH told Python to look (a grader
+    # run from a checkout, its packages elsewhere): absolute folders only, never the
+    # current one, which is what -I is for.
+    here = os.getcwd()
+    wanted = [os.path.dirname(package)] + [
+        entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if os.path.isabs(entry) and os.path.abspath(entry) != here]
+    code = (f"import sys; sys.path[:0] = {wanted!r};"
             " import grader.__main__ as entry; sys.exit(entry.run())")
     argv = [sys.executable, "-I", "-c", code, *args]
     if os.name == "posix":

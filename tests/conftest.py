@@ -181,3 +181,14 @@ def no_process_left() -> Iterator[None]:
         except psutil.NoSuchProcess:
             pass
     assert alive == [], f"processes left behind: {alive}"
+
+
+@pytest.fixture(autouse=True)
+def _without_the_jail_where_asked(request: pytest.FixtureRequest,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The integrity tests not marked ``needs_isolation`` try the grader's own defences
+    (results from memory, sealed results, the interpreter check) with the jail turned
+    off: each layer is tested on its own, and the jail would stop the attack first."""
+    if (request.module.__name__.startswith("test_integrity_")
+            and "needs_isolation" not in request.keywords):
+        monkeypatch.setenv("CHATLAB_ISOLATION", "off")

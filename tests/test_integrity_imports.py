@@ -23,7 +23,7 @@ from test_integrity_fixtures import (
     run_grader,
 )
 
-from grader.batch.integrity import GRADER_MODULES
+from grader.batch.integrity import grader_modules
 
 SHADOWS = ("enum", "argparse", "re", "dataclasses", "pathlib", "typing", "shlex", "tempfile")
 MARK = textwrap.dedent("""\
@@ -61,14 +61,14 @@ def test_modules_in_the_starting_folder_are_never_imported(tmp_path: Path, entry
     assert FORGED not in text and json.loads(text)["score"] == 0
 
 
-def test_the_module_list_names_every_module_of_the_grader() -> None:
+def test_the_preloaded_modules_are_every_module_of_the_grader() -> None:
     found = set()
     for path in (ROOT / "grader").rglob("*.py"):
         parts = path.relative_to(ROOT).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]
         found.add(".".join(parts))
-    assert set(GRADER_MODULES) == found - {"grader", "grader.__main__"}
+    assert set(grader_modules()) == found - {"grader", "grader.__main__"}
 
 
 AUDIT = textwrap.dedent("""\

@@ -64,6 +64,11 @@ if ! "$PY" -m venv "$ROOT/venv"; then
     apt-get install -y -qq "$(basename "$PY")-venv"
     "$PY" -m venv "$ROOT/venv"
 fi
+# bubblewrap jails every program of a submission (grader/harness/isolation.py): without
+# it the grade still comes, with a note that the submission was not isolated.
+if ! command -v bwrap >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq bubblewrap) || echo "bubblewrap not installed"
+fi
 "$ROOT/venv/bin/python3" -m pip install --quiet --upgrade pip
 # Editable, so the grader finds the reference solution next to it.
 "$ROOT/venv/bin/python3" -m pip install --quiet -e "$SOURCE/chatlab"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import pkgutil
 import signal
 import time
 from dataclasses import dataclass, field
@@ -32,27 +33,19 @@ import psutil
 
 from .store import write_atomic
 
+
 # Every module of the grader (a test checks the list against the source tree). Named
 # here rather than found by walking the package, so a file added to the package by
 # someone else is never imported by the grader.
-GRADER_MODULES = (
-    "grader.actors", "grader.actors.fake_client", "grader.actors.fake_server",
-    "grader.actors.student_client", "grader.actors.transcript", "grader.api",
-    "grader.batch", "grader.batch.autograder", "grader.batch.class_report",
-    "grader.batch.commands", "grader.batch.discover", "grader.batch.gradebook",
-    "grader.batch.gradescope_package", "grader.batch.integrity", "grader.batch.parallel",
-    "grader.batch.progress", "grader.batch.store", "grader.checks", "grader.checks.client",
-    "grader.checks.common", "grader.checks.end_to_end", "grader.checks.server_core",
-    "grader.checks.server_extensions", "grader.checks.server_framing",
-    "grader.checks.server_robustness", "grader.checks.units", "grader.cli",
-    "grader.context", "grader.failures", "grader.harness", "grader.harness.interpreter",
-    "grader.harness.ports", "grader.harness.programs", "grader.harness.sandbox",
-    "grader.harness.servers", "grader.model", "grader.probes", "grader.probes.counts",
-    "grader.probes.cpu", "grader.probes.tcp_queue", "grader.profile", "grader.registry",
-    "grader.render", "grader.render.gradescope", "grader.render.json",
-    "grader.render.notebook", "grader.render.text", "grader.rubric", "grader.runner",
-    "grader.steps", "grader.streams", "grader.timing", "grader.tools", "grader.tools.load",
-)
+def grader_modules() -> list[str]:
+    """Every module of the grader package (its entry point aside), found on disk, so
+    that a module added later is preloaded too."""
+    import grader
+
+    found = [info.name for info in pkgutil.walk_packages(grader.__path__, "grader.")]
+    return sorted(name for name in found if name != "grader.__main__")
+
+
 # Standard library modules that other modules import only when first used (found by
 # tests/test_integrity_imports.py, which fails naming any module imported after the
 # first program of a submission started).
@@ -69,7 +62,7 @@ LATER_STDLIB = (
 
 def preload() -> None:
     """Import everything the grader may need later: call before any submission runs."""
-    for name in (*GRADER_MODULES, *LATER_STDLIB):
+    for name in (*grader_modules(), *LATER_STDLIB):
         with contextlib.suppress(ImportError):  # e.g. fcntl, pty, termios on Windows
             importlib.import_module(name)
 

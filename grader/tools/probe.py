@@ -311,4 +311,4 @@ def add_probe_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, help="the port a hard-coded server uses (else the"
                    " probe asks the system which one it listens on)")
     p.add_argument("--profile", help="a profile to register and frame messages by")
-    p.set_defaults(func=_probe)
+    p.set_defaults(func=_probe, runs_submissions=True)
