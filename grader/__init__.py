@@ -23,14 +23,16 @@ Where things are::
     timing.py          deadlines scaled to the machine; steps.py step -> notebook
     profile.py         the protocol (profiles/*.toml); rubric.py points (rubric.toml)
     streams.py         byte streams cut into lines, output tails (no I/O)
+    tracebacks.py      a program's traceback shown once; an unwritten step named
     actors/            the other side: fake_client, fake_server, student_client, transcript
-    harness/           running untrusted programs: sandbox (SANDBOX.md), programs, ports,
+    harness/           running untrusted programs: isolation (a jail per program, a
+                       loopback per run), sandbox (limits; SANDBOX.md), programs, ports,
                        interpreter, servers
     probes/            what the system says of a program: cpu, counts, tcp_queue
     render/            results as text, JSON, Gradescope, notebook HTML
-    batch/             a whole class: discover, parallel, store, gradebook, class_report,
-                       Gradescope package
-    tools/             not grading: the load generator
+    batch/             a whole class: discover, parallel, store, integrity, gradebook,
+                       class_report, Gradescope package
+    tools/             not grading: the load generator, the probe of a foreign server
 """
 
 __version__ = "0.1.0"
