@@ -118,7 +118,8 @@ class Profile:
             "client_prompt": (not self.client_prompt, "client.prompt is empty"),
             "client_disconnected": (not self.client_disconnected, "client.disconnected is empty"),
             "chatlab": (self.name != "chatlab",
-                        "only the chatlab protocol can be cross-played with the reference"),
+                        "this checks a rule of the chatlab protocol (lab/PROTOCOL.md) that"
+                        " another protocol need not have"),
         }
         if feature not in absent:
             raise KeyError(f"unknown profile feature {feature!r}")
