@@ -510,6 +510,8 @@ def run_batch(
     """
     started = time.monotonic()
     out_path = Path(out).resolve()
+    # Workers grade in folders of their own: every path they are given is absolute.
+    submissions_dir = Path(submissions_dir).resolve()
     store = ResultStore(out_path)
     preload()  # the workers are forks: they inherit every module imported here
     enable_subreaper()  # orphans of a worker that dies come to us, to be stopped
