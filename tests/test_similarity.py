@@ -279,10 +279,11 @@ def test_model_answer_is_flagged_apart_not_paired(tmp_path: Path) -> None:
         assert f'data-student="{name}" data-reference="reference_solution"' in html
         row = html[html.index(f'data-student="{name}" data-reference'):]
         assert f'data-flagged="{flagged}"' in row[: row.index(">")]
+    assert "Nothing beyond the skeleton" not in html  # the model answer is not the skeleton
 
 
 @needs_copydetect
-def test_unsafe_archive_is_listed_and_the_rest_compared(tmp_path: Path) -> None:
+def test_unsafe_archive_is_listed_links_unread_the_rest_compared(tmp_path: Path) -> None:
     subs = tmp_path / "subs"
     write_student(subs, "sam", py_files(SELECTORS))
     write_student(subs, "mallory", disguise(py_files(SELECTORS)))
@@ -291,11 +292,15 @@ def test_unsafe_archive_is_listed_and_the_rest_compared(tmp_path: Path) -> None:
     secret = tmp_path / "secret.py"
     secret.write_text("SECRET_MARKER = 'not a student file'\n")
     (subs / "sam" / "linked.py").symlink_to(secret)
+    write_student(subs, "nora", {"README.txt": "I did not finish."})
     out = tmp_path / "out"
     assert run_similarity(subs, out) == 0
     rows = read_csv(out / "similarity.csv")
-    assert [(r["student_a"], r["student_b"]) for r in rows] == [("mallory", "sam")]
+    assert rows[0]["student_a"] == "mallory" and rows[0]["student_b"] == "sam"
+    assert {r["student_a"] for r in rows} | {r["student_b"] for r in rows} == {
+        "mallory", "nora", "sam"}
     html = (out / "similarity.html").read_text(encoding="utf-8")
+    assert "<li>nora</li>" in html  # nothing to compare: no .py file
     assert "Not compared" in html and "zoe" in html and "path leaves the archive" in html
     assert "SECRET_MARKER" not in html and not (tmp_path / "escape.py").exists()
 

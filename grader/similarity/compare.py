@@ -56,7 +56,7 @@ class Analysis:
     base: list[Source] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)  # highest similarity first
     reference_hits: list[ReferenceHit] = field(default_factory=list)  # likewise
-    own_size: dict[str, int] = field(default_factory=dict)  # beyond the boilerplate
+    own_size: dict[str, int] = field(default_factory=dict)  # code beyond the skeleton
     refused: dict[str, str] = field(default_factory=dict)  # not compared: why
     seconds: float = 0.0
 
@@ -94,7 +94,7 @@ def analyse(
     skeleton = [s.text for s in base]
     fingerprints = Fingerprinter(skeleton + [r.text for r in references])
     prints = {s.name: fingerprints.fingerprint(s.text) for s in [*students, *past]}
-    result.own_size = {name: own_code_size(fp) for name, fp in prints.items()}
+    result.own_size = {s.name: own_code_size(prints[s.name]) for s in students}
 
     pairs = []
     for i, a in enumerate(students):
@@ -110,6 +110,7 @@ def analyse(
         hits = []
         for s in students:
             own = against_answer.fingerprint(s.text)
+            result.own_size[s.name] = own_code_size(own)  # the model answer counts here
             for name, answer in answers.items():
                 hits.append(ReferenceHit(s.name, name, compare(own, answer)))
         result.reference_hits = _ranked(hits, lambda h: (h.student, h.reference))

@@ -80,6 +80,17 @@ def render_code(text: str, marks: Iterable[tuple[int, int]]) -> str:
     return "\n".join(out)
 
 
+def lines_marked(text: str, marks: Iterable[tuple[int, int]]) -> int:
+    """How many lines of ``text`` hold at least one non-blank marked character."""
+    lines: set[int] = set()
+    for start, end in marks:
+        first = text.count("\n", 0, start)
+        for offset, line in enumerate(text[start:end].split("\n")):
+            if line.strip():
+                lines.add(first + offset)
+    return len(lines)
+
+
 def _files(source: Source, marks: tuple[tuple[int, int], ...]) -> str:
     if not source.files:
         return '<p class="muted">no .py file</p>'
@@ -117,23 +128,28 @@ def _pair_attrs(p: Pair) -> str:
     )
 
 
-def _pairs_table(pairs: list[Pair]) -> str:
+def _pairs_table(analysis: Analysis, pairs: list[Pair]) -> str:
     if not pairs:
         return "<p>No two submissions share code beyond the skeleton.</p>"
     rows = []
     for rank, p in enumerate(pairs, start=1):
+        b = analysis.past_one(p.b) if p.past else analysis.student(p.b)
+        lines = max(lines_marked(analysis.student(p.a).text, p.match.slices_a),
+                    lines_marked(b.text, p.match.slices_b))
         rows.append(
             f'<tr class="pair-row" {_pair_attrs(p)}><td class=num>{rank}</td>'
             f"<td>{_name(p.a)}</td><td>{_name(p.b, p.past)}</td>"
             f'<td class=num>{_pct(p.similarity)}</td>'
             f'<td><span class="bar" style="width:{100 * p.similarity:.0f}px"></span></td>'
             f"<td class=num>{_pct(p.match.share_a)}</td><td class=num>{_pct(p.match.share_b)}"
-            f'</td><td><a href="#pair-{rank}">side by side</a></td></tr>'
+            f"</td><td class=num>{lines}</td>"
+            f'<td><a href="#pair-{rank}">side by side</a></td></tr>'
         )
     return (
         "<table><tr><th class=num>#</th><th>student A</th><th>student B</th>"
         "<th class=num>similarity</th><th></th><th class=num>of A in B</th>"
-        "<th class=num>of B in A</th><th></th></tr>" + "".join(rows) + "</table>"
+        "<th class=num>of B in A</th><th class=num>lines matched</th><th></th></tr>"
+        + "".join(rows) + "</table>"
     )
 
 
@@ -173,17 +189,21 @@ def _summary(analysis: Analysis, shown: int) -> str:
     if values:
         q = statistics.quantiles(values, n=10) if len(values) > 1 else [values[0]] * 9
         items.append(
-            f"<li>similarity of a typical pair (median): {_pct(statistics.median(values))}; "
-            f"nine pairs in ten are under {_pct(q[8])}</li>"
+            f"<li>a typical pair (the median) shares {_pct(statistics.median(values))}; "
+            f"nine pairs in ten share at most {_pct(q[8])}</li>"
         )
     skeleton = ", ".join(escape(f.path) for s in analysis.base for f in s.files)
     answers = ", ".join(escape(s.name) for s in analysis.references)
     items.append(f"<li>skeleton (not counted): {skeleton or 'none given'}</li>")
     if analysis.references:
         items.append(f"<li>model answer (not counted in pairs): {answers}</li>")
-    items.append(
-        f"<li>the {shown} most similar pairs are listed; similarity.csv has every pair</li>"
-    )
+    sharing = sum(1 for v in values if v > 0)
+    if shown < sharing:
+        items.append(f"<li>the {shown} most similar pairs are listed below; similarity.csv "
+                     f"has all {len(values)}</li>")
+    else:
+        items.append(f"<li>the {shown} pairs that share any code are listed below; the "
+                     f"others share none</li>")
     return f"<ul>{''.join(items)}</ul>"
 
 
@@ -201,7 +221,7 @@ def render(analysis: Analysis, *, show: int = 50) -> str:
         "protocol share some lines.</p>",
         _summary(analysis, len(top)),
         "<h2>Most similar pairs</h2>",
-        _pairs_table(top),
+        _pairs_table(analysis, top),
     ]
     if analysis.references:
         body += ["<h2>Close to the model answer</h2>", _reference_table(analysis.reference_hits,
