@@ -151,12 +151,19 @@ def register_probe(subparsers: argparse._SubParsersAction) -> None:
     add_probe_parser(subparsers)
 
 
+def register_similarity(subparsers: argparse._SubParsersAction) -> None:
+    from .similarity import add_similarity_parser
+
+    add_similarity_parser(subparsers)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_check,
     register_list,
     register_batch,  # batch, gradescope-package (grader/batch/)
     register_load,  # load (grader/tools/load.py)
     register_probe,  # probe (grader/tools/probe.py)
+    register_similarity,  # similarity (grader/similarity/)
 ]
 
 

@@ -139,3 +139,16 @@ def test_what_the_grader_stopped_is_listed_in_plain_words() -> None:
 def test_empty_class_renders() -> None:
     html = render_report(Gradebook.build([]))
     assert "Score distribution" in html and "http" not in html
+
+
+def test_the_report_links_the_similarity_page_when_there_is_one(tmp_path: Path) -> None:
+    from grader.batch.class_report import write_report
+    from grader.batch.gradebook import Gradebook
+
+    book = Gradebook(columns=[], results=[], failed={})
+    assert "Similarity between students" not in write_report(
+        book, tmp_path / "report.html").read_text()
+    (tmp_path / "similarity").mkdir()
+    (tmp_path / "similarity" / "similarity.html").write_text("<html></html>")
+    page = write_report(book, tmp_path / "report.html").read_text()
+    assert '<a href="similarity/similarity.html">Similarity between students</a>' in page

@@ -312,9 +312,10 @@ def _stopped(gradebook: Gradebook) -> str:
 
 
 def render_report(
-    gradebook: Gradebook, *, title: str = "chatlab class report", generated: datetime | None = None
+    gradebook: Gradebook, *, title: str = "chatlab class report", generated: datetime | None = None,
+    similarity: str | None = None,
 ) -> str:
-    """The whole page as a string."""
+    """The whole page as a string; ``similarity``: a link to the similarity report."""
     when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     not_graded = "".join(
         f'<section class="student not-graded" id="{anchor(s)}" data-student="{escape(s)}">'
@@ -327,7 +328,9 @@ def render_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{CSS}</style></head><body><main>"
         f"<h1>{escape(title)}</h1><p class=muted>generated {when}</p>"
-        f"{_summary_cards(gradebook)}"
+        + (f'<p><a href="{escape(similarity)}">Similarity between students'
+           "</a> (python -m grader similarity)</p>" if similarity else "")
+        + f"{_summary_cards(gradebook)}"
         f"{_stopped(gradebook)}"
         "<h2>Score distribution</h2>"
         f"{histogram_svg(histogram_counts(gradebook))}"
@@ -346,7 +349,12 @@ def render_report(
 def write_report(
     gradebook: Gradebook, path: Path | str, *, title: str = "chatlab class report"
 ) -> Path:
-    """Write ``report.html`` atomically; returns its path."""
+    """Write ``report.html`` atomically, linking ``similarity.html`` when one lies
+    beside it or in ``similarity/`` (``grader similarity … --out``); returns its path."""
     target = Path(path)
-    write_atomic(target, render_report(gradebook, title=title))
+    link = next((str(candidate.relative_to(target.parent))
+                 for candidate in (target.parent / "similarity.html",
+                                   target.parent / "similarity" / "similarity.html")
+                 if candidate.is_file()), None)
+    write_atomic(target, render_report(gradebook, title=title, similarity=link))
     return target
