@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from html.parser import HTMLParser
+from pathlib import Path
 
 from test_batch_fakes import make_result
 
