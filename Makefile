@@ -22,9 +22,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# Regenerate the student skeleton in lab/ from reference_solution/.
+# Regenerate the student skeleton in lab/ (and lab_pt_BR/) from reference_solution/.
 lab: $(STAMP)
 	$(PY) scripts/make_lab.py
+	$(PY) scripts/make_lab.py --lang pt_BR
 
 # Figures, not pass/fail: grader speed, server load (50/200/500 clients), batch grading.
 bench: $(STAMP)
