@@ -27,7 +27,9 @@ PO = {lang: catalogues.catalogue_path(lang) for lang in LANGUAGES}
 @pytest.fixture
 def language(monkeypatch):
     """The test chooses the language; afterwards it is back to what it was."""
-    monkeypatch.delenv(i18n.ENV, raising=False)
+    # Set, then removed: whatever the test sets is undone afterwards (set_language sets it).
+    monkeypatch.setenv(i18n.ENV, "")
+    monkeypatch.delenv(i18n.ENV)
     yield
     i18n.set_language(None)
 
