@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint lab bench stress notebook clean
+.PHONY: demo test lint lab translations bench stress notebook clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# Regenerate the student skeleton in lab/ from reference_solution/.
+# Regenerate the student skeleton in lab/ (and lab_pt_BR/) from reference_solution/.
 lab: $(STAMP)
 	$(PY) scripts/make_lab.py
+	$(PY) scripts/make_lab.py --lang pt_BR
+
+# Regenerate the Portuguese notebooks (notebooks/pt_BR/) and update the message catalogues.
+translations: $(STAMP)
+	$(PY) scripts/make_translations.py
+	$(PY) scripts/update_catalogue.py
 
 # Figures, not pass/fail: grader speed, server load (50/200/500 clients), batch grading,
 # clients that never read.

@@ -29,6 +29,11 @@ Three rules hold everywhere in this file, and they are good rules for your own c
 
 Importing this module puts the chatlab folder on ``sys.path``, so that
 ``from grader.api import check`` works even where the kit is not installed.
+
+What this file prints for the student follows the course's language (``grader.i18n``):
+English, or Brazilian Portuguese with ``CHATLAB_LANG=pt_BR``, with
+``course.Demo(CODE, lang="pt_BR")``, or in ``notebooks/pt_BR/``, whose ``course``
+module is this one in Portuguese. The grader's messages follow the same setting.
 """
 
 from __future__ import annotations
@@ -71,20 +76,31 @@ demo"""
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
+from grader.i18n import N_, language, set_language  # noqa: E402
+from grader.i18n import gettext as _  # noqa: E402
 
 # -- the code being taught --------------------------------------------------------------
+
+
+def skeleton_folder(lang: str | None = None) -> Path:
+    """The student's code, which ``CODE = "lab"`` names: ``lab/``, or the skeleton of the
+    course's language where there is one (``lab_pt_BR/``, its TODOs in Portuguese)."""
+    translated = ROOT / f"lab_{language() if lang is None else lang}"
+    return translated if translated.is_dir() else ROOT / "lab"
 
 
 def code_folder(code: str | os.PathLike[str]) -> Path:
     """The folder ``code`` names: a path, or a folder of the chatlab folder ("lab")."""
     folder = Path(code)
+    if folder == Path("lab"):
+        folder = skeleton_folder()
     if not folder.is_absolute():
         folder = ROOT / folder
     if not folder.is_dir():
-        raise FileNotFoundError(
-            f"There is no folder {folder}. CODE should name a folder of {ROOT},"
+        raise FileNotFoundError(_(
+            "There is no folder {folder}. CODE should name a folder of {root},"
             ' such as "lab" (your code) or "reference_solution" (the model answer).'
-        )
+        ).format(folder=folder, root=ROOT))
     return folder.resolve()
 
 
@@ -96,7 +112,9 @@ class Demo:
     :meth:`needs_step` block, and when the kernel shuts down) can end it.
     """
 
-    def __init__(self, code: str | os.PathLike[str]) -> None:
+    def __init__(self, code: str | os.PathLike[str], lang: str | None = None) -> None:
+        if lang is not None:  # this notebook's language, and the grader's in this kernel
+            set_language(lang)
         self.code = code_folder(code)
         self._servers: list[ServerProgram] = []
         self._threads: list[ServerThread] = []
@@ -105,7 +123,7 @@ class Demo:
         atexit.register(self.stop_all)
 
     def __repr__(self) -> str:
-        return f"demos and checks run the code in {self.code}"
+        return _("demos and checks run the code in {folder}").format(folder=self.code)
 
     @property
     def known_good(self) -> Path:
@@ -220,14 +238,15 @@ class Demo:
     def _explain(self, error: Exception, step: int) -> None:
         message = (str(error).strip().splitlines() or [""])[0]
         if type(error).__module__.startswith("pexpect"):  # its own messages are cryptic
-            message = PEXPECT_WORDS.get(type(error).__name__, message)
-        print(f"✋ This demo did not work yet ({type(error).__name__}: {message}).")
+            message = _(PEXPECT_WORDS.get(type(error).__name__, message))
+        print(_("✋ This demo did not work yet ({error}: {message}).").format(
+            error=type(error).__name__, message=message))
         said = [message]
         for child in self._terminals:
             child.close(force=True)
             for line in child.screen.getvalue().splitlines():
                 if "Error" in line and not line.startswith(" "):
-                    print("   The client said:", line.strip())
+                    print("  ", _("The client said:"), line.strip())
                     said.append(line)
         for peer in self._peers:
             peer.close()  # a server thread blocked on this client now gets to its error
@@ -236,18 +255,21 @@ class Demo:
             server.wait_for(ERROR_LINE, timeout=1.0)
             server.stop()
             for line in server.errors()[:3]:
-                print("   The server said:", line)
+                print("  ", _("The server said:"), line)
                 said.append(line)
         if isinstance(error, SyntaxError) or SYNTAX_ERROR.search(" ".join(said)):
-            print("   Python cannot read your file: fix the line it names, save the file,")
+            advice = _("Python cannot read your file: fix the line it names, save the file,\n"
+                       "then run this cell again.")
         else:
-            print(f"   Finish TODO(step {step:02d}) (and the steps before it), save the file,")
-        print("   then run this cell again.")
+            advice = _("Finish TODO(step {step:02d}) (and the steps before it), save the"
+                       " file,\nthen run this cell again.").format(step=step)
+        for line in advice.splitlines():
+            print("  ", line)
 
 
 PEXPECT_WORDS = {
-    "EOF": "the program ended before it printed what we waited for",
-    "TIMEOUT": "the program did not print what we waited for in time",
+    "EOF": N_("the program ended before it printed what we waited for"),
+    "TIMEOUT": N_("the program did not print what we waited for in time"),
 }
 ERROR_LINE = re.compile(r"^[A-Za-z]*Error\b")  # how a traceback's last line starts
 SYNTAX_ERROR = re.compile(r"SyntaxError|IndentationError")
@@ -286,9 +308,10 @@ class ServerProgram:
         found = self.wait_for(r"listening on \S*:(\d+)", timeout)
         if found is None:
             self.stop()
-            said = [line for line in self.output if line.strip()][-1:] or ["nothing"]
+            said = [line for line in self.output if line.strip()][-1:] or [_("nothing")]
             raise RuntimeError(
-                f"the server did not print 'listening on ...'; its last words: {said[0]}"
+                _("the server did not print 'listening on ...'; its last words: {said}")
+                .format(said=said[0])
             )
         self.port = int(found.group(1))
 
@@ -377,7 +400,7 @@ class ServerThread:
         except OSError:
             pass  # accept() failed because stop() closed the listening socket: we are done
         except NotImplementedError as error:
-            print("serve_forever stopped:", error)
+            print(_("serve_forever stopped:"), error)
 
     def served_ports(self) -> set[int]:
         """Ports of the clients the server has accepted and is serving right now."""
@@ -395,10 +418,10 @@ class ServerThread:
         self.chat.shutdown()  # sets `stopping`, closes the listening socket: accept() fails
         self.thread.join(timeout)
         if self.thread.is_alive():
-            print("⚠ serve_forever() did not return after shutdown() closed its listening"
-                  " socket. It should `return` when accept() raises OSError and"
-                  " self.stopping is set (TODO(step 03), point 5). Restart the kernel to"
-                  " stop it.")
+            print(_("⚠ serve_forever() did not return after shutdown() closed its listening"
+                    " socket. It should `return` when accept() raises OSError and"
+                    " self.stopping is set (TODO(step 03), point 5). Restart the kernel to"
+                    " stop it."))
 
 
 # -- clients on raw sockets -------------------------------------------------------------
@@ -425,17 +448,17 @@ class Peer:
         while (end := self.pending.find(b"\n")) < 0:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"{self.name}: nothing arrived within {timeout} s")
+                raise TimeoutError(self._nothing_arrived(timeout))
             self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(65536)
             except TimeoutError:
-                raise TimeoutError(f"{self.name}: nothing arrived within {timeout} s") from None
+                raise TimeoutError(self._nothing_arrived(timeout)) from None
             except ConnectionResetError:
                 chunk = b""  # a reset ends the conversation like a close does
             if not chunk:
                 if self.show:
-                    print(f"{self.name:>5} ← (the server closed the connection)")
+                    print(f"{self.name:>5} ←", _("(the server closed the connection)"))
                 return None
             self.pending += chunk
         text = self.pending[:end].decode("utf-8", "replace")
@@ -445,6 +468,10 @@ class Peer:
             print(f"{self.name:>5} ← {text}")
         return text
 
+    def _nothing_arrived(self, timeout: float) -> str:
+        return _("{name}: nothing arrived within {timeout} s").format(name=self.name,
+                                                                       timeout=timeout)
+
     def expect(self, wanted: str, timeout: float = TIMEOUT) -> list[str]:
         """Read until the line ``wanted`` arrives; return the lines that came before it."""
         before: list[str] = []
@@ -452,9 +479,11 @@ class Peer:
             try:
                 line = self.read_line(timeout)
             except TimeoutError:
-                raise TimeoutError(f"waited {timeout} s for {wanted!r}, got {before}") from None
+                raise TimeoutError(_("waited {timeout} s for {wanted}, got {before}").format(
+                    timeout=timeout, wanted=repr(wanted), before=before)) from None
             if line is None:
-                raise ConnectionError(f"the connection closed; expected {wanted!r}, got {before}")
+                raise ConnectionError(_("the connection closed; expected {wanted}, got {before}")
+                                      .format(wanted=repr(wanted), before=before))
             if line == wanted:
                 return before
             before.append(line)
@@ -505,7 +534,8 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
 
 # -- progress: which steps are done -----------------------------------------------------
 
-TODO_COMMENT = re.compile(r"TODO\(step (\d+)\):\s*(.*?)\.?\s*(?:See \S+\.)?\s*$")
+# "See" in lab/, "Veja" in lab_pt_BR/ (scripts/make_lab.py --lang pt_BR).
+TODO_COMMENT = re.compile(r"TODO\(step (\d+)\):\s*(.*?)\.?\s*(?:(?:See|Veja) \S+\.)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -567,15 +597,18 @@ def show_progress(folder: str | os.PathLike[str]) -> None:
     folder = code_folder(folder)
     steps = step_progress(grade(folder), todos(folder))
     for progress in steps:
-        counts = f"{progress.passed} of {progress.total} checks pass"
+        step = _("step {step:02d}").format(step=progress.step)
+        counts = _("{passed} of {total} checks pass").format(passed=progress.passed,
+                                                               total=progress.total)
         if progress.done:
-            print(f"step {progress.step:02d}  ✓ done      {counts}")
+            print(f"{step}  ✓ {_('done'):<10}{counts}")
             continue
-        print(f"step {progress.step:02d}  · to do     {counts}")
+        print(f"{step}  · {_('to do'):<10}{counts}")
         for todo in progress.todos:
             print(f"           TODO {todo.where:<15} {todo.what}")
         if not progress.todos:
-            print(f"           no TODO left here: check({progress.step}) in notebook"
-                  f" {progress.step:02d} tells you what is still wrong")
+            print("          ", _("no TODO left here: check({step}) in notebook {step:02d}"
+                                 " tells you what is still wrong").format(step=progress.step))
     done = sum(progress.done for progress in steps)
-    print(f"\n{done} of {len(steps)} steps done, in {folder}")
+    print("\n" + _("{done} of {total} steps done, in {folder}").format(
+        done=done, total=len(steps), folder=folder))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -171,3 +172,92 @@ def test_main_writes_the_skeleton(make_lab, tmp_path, monkeypatch, capsys):
         assert (target / name).read_text(encoding="utf-8") == text
     assert make_lab.stale_files() == []
     assert "wrote lab/server.py" in capsys.readouterr().out
+
+
+# -- the skeleton in other languages (lab_pt_BR/) ---------------------------------------
+
+TRANSLATED = ["pt_BR"]  # every language of scripts/make_lab.py but English
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_fence_has_a_translation(make_lab, lang):
+    missing = make_lab.untranslated_fences(lang)
+    assert not missing, (
+        f"fences without a {lang} text in {make_lab.table_path(lang).relative_to(ROOT)}"
+        " (their TODO stays in English):\n" + "\n".join(missing)
+    )
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_translation_table_has_no_stale_entry(make_lab, lang):
+    fences = {make_lab.fence_key(step, what)
+              for path in sorted(make_lab.SOURCE.glob("*.py"))
+              for step, what in make_lab.fences(path.read_text(encoding="utf-8"))}
+    stale = sorted(set(make_lab.words(lang).fences) - fences)
+    assert not stale, "entries for fences that no longer exist:\n" + "\n".join(stale)
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_translated_skeleton_is_the_same_code(make_lab, lang):
+    """Only the TODO comments and the stubs' messages change with the language."""
+    english = make_lab.generated_files()
+    for name, text in make_lab.generated_files(lang=lang).items():
+        compile(text, f"lab_{lang}/{name}", "exec")
+        pairs = list(zip(english[name].splitlines(), text.splitlines(), strict=True))
+        changed = [(a, b) for a, b in pairs if a != b]
+        assert changed, name
+        for a, b in changed:
+            assert a.lstrip().startswith(("# TODO(step", "raise NotImplementedError(")), (a, b)
+            assert a[: len(a) - len(a.lstrip())] == b[: len(b) - len(b.lstrip())]
+
+
+def test_pt_BR_todos_name_the_pt_BR_notebooks(make_lab):
+    todo = re.compile(r"# TODO\(step (\d\d)\): .+\. Veja notebooks/pt_BR/\1_\w+\.ipynb\.$")
+    stub = re.compile(r"NotImplementedError\((['\"])step (\d\d): .+ \(veja notebooks/pt_BR/"
+                      r"\2_\w+\.ipynb\)\1\)$")
+    for name, text in make_lab.generated_files(lang="pt_BR").items():
+        for line in text.splitlines():
+            if "TODO(" in line:
+                assert todo.search(line.strip()), f"{name}: {line.strip()}"
+            if "raise NotImplementedError" in line:
+                assert stub.search(line.strip()), f"{name}: {line.strip()}"
+
+
+def test_pt_BR_stub_is_what_the_grader_recognises(make_lab):
+    """The grader skips a check whose program raised a stub: "step NN:" is its marker, in
+    every language."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from grader.tracebacks import unwritten_step
+    finally:
+        sys.path.remove(str(ROOT))
+    namespace: dict = {}
+    code = make_lab.generated_files(lang="pt_BR")["protocol.py"]
+    exec(compile(code, "lab_pt_BR/protocol.py", "exec"), namespace)
+    with pytest.raises(NotImplementedError) as raised:
+        namespace["LineBuffer"]().feed(b"hi\n")
+    assert str(raised.value) == (
+        "step 02: corte os bytes do buffer em linhas completas"
+        " (veja notebooks/pt_BR/02_framing.ipynb)")
+    assert unwritten_step(f"NotImplementedError: {raised.value}") == 2
+
+
+def test_a_fence_without_translation_keeps_its_english(make_lab, monkeypatch):
+    source = '# BEGIN SOLUTION step 04 "brand new"\nx = 1\n# END SOLUTION\n'
+    out = make_lab.strip_solutions(source, lang="pt_BR")
+    assert out.splitlines() == [
+        "# TODO(step 04): brand new. Veja notebooks/pt_BR/04_broadcast.ipynb.",
+        "raise NotImplementedError('step 04: brand new (veja notebooks/pt_BR/04_broadcast.ipynb)')",
+    ]
+
+
+def test_main_writes_and_checks_another_language(make_lab, tmp_path, capsys):
+    out = tmp_path / "lab_pt"
+    assert make_lab.main(["--lang", "pt_BR", "--out", str(out)]) == 0
+    assert "wrote " in capsys.readouterr().out
+    for name, text in make_lab.generated_files(lang="pt_BR").items():
+        assert (out / name).read_text(encoding="utf-8") == text
+    assert make_lab.main(["--check", "--lang", "pt_BR", "--out", str(out)]) == 0
+    (out / "server.py").write_text("# edited\n", encoding="utf-8")
+    assert make_lab.main(["--check", "--lang", "pt_BR", "--out", str(out)]) == 1
+    assert "server.py is out of date" in capsys.readouterr().out

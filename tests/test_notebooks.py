@@ -9,6 +9,10 @@ twice:
   the end, and the check cell of every step that has a ``TODO`` in ``lab/`` reports
   failures.
 
+The course in Brazilian Portuguese (``notebooks/pt_BR/``, the same code cells) runs the
+same way, against the reference and against its own skeleton, ``lab_pt_BR/``, which
+``CODE = "lab"`` names there.
+
 Notebook 06 also runs once on the code of a student who finished steps 01-05, where its
 leak demo must agree with the grader's ``server.no_leak``.
 
@@ -25,6 +29,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,7 +41,7 @@ pytest.importorskip("ipykernel")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))  # the English course
 COURSE = [
     "00_tour",
     "01_sockets",
@@ -54,8 +59,29 @@ CODE_LINE = 'CODE = "lab"'  # in course.SETUP_CELL: the line a student changes
 KERNEL_NAME = "python3"
 CELL_TIMEOUT = 120  # seconds for one cell; a whole notebook normally takes seconds
 
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language of the course: where its notebooks are, which skeleton they run."""
+
+    name: str
+    folder: Path  # its notebooks; their kernel runs there, and imports its course module
+    lab: Path  # the skeleton that CODE = "lab" names in these notebooks
+    title: str  # how a notebook's title starts: "# Step 04 · "
+    not_yet: tuple[str, ...]  # what a demo prints when it cannot run yet
+
+
+LANGUAGES = {
+    "en": Language("en", NOTEBOOK_DIR, LAB, "Step", ("✋", "did not work yet")),
+    "pt_BR": Language("pt_BR", NOTEBOOK_DIR / "pt_BR", ROOT / "lab_pt_BR", "Etapa",
+                      ("✋", "ainda não funcionou")),
+}
+# Every notebook of every language: the English ones first, under their own names.
+ALL_NOTEBOOKS = [path for language in LANGUAGES.values()
+                 for path in sorted(language.folder.glob("*.ipynb"))]
 # What the notebooks print when a demo cannot run yet ("finish TODO(step NN) first").
-NOT_YET_MARKERS = ("✋", "did not work yet")
+NOT_YET_MARKERS = LANGUAGES["en"].not_yet
 # What the demos of steps 04-07 print when the code they run misbehaves.
 DEMO_FAILURE_MARKERS = (
     "✗",
@@ -75,14 +101,19 @@ ANSI_COLOR = re.compile(r"\x1b\[[0-9;]*m")
 DURATIONS: dict[str, float] = {}
 
 
+def language_of(path: Path) -> Language:
+    return next(lang for lang in LANGUAGES.values() if path.parent == lang.folder)
+
+
 def notebook_id(path: Path) -> str:
-    return path.stem
+    language = language_of(path)
+    return path.stem if language.name == "en" else f"{language.name}-{path.stem}"
 
 
-def todo_steps() -> set[int]:
+def todo_steps(lab: Path = LAB) -> set[int]:
     """The steps that leave work to the student in lab/ (a ``TODO(step NN)`` marker)."""
     steps = set()
-    for source in LAB.glob("*.py"):
+    for source in lab.glob("*.py"):
         steps |= {int(n) for n in re.findall(r"TODO\(step (\d+)\)", source.read_text("utf-8"))}
     return steps
 
@@ -132,16 +163,17 @@ def execute(path: Path, label: str, code: str | Path = "lab", until: str | None 
         nb,
         timeout=CELL_TIMEOUT,
         kernel_name=KERNEL_NAME,
-        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        resources={"metadata": {"path": str(path.parent)}},  # as Jupyter runs it
     )
     start = time.monotonic()
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as error:
         message = ANSI_COLOR.sub("", str(error))
-        pytest.fail(f"{path.name} ({label}) stopped with an error:\n{message}", pytrace=False)
+        pytest.fail(f"{notebook_id(path)} ({label}) stopped with an error:\n{message}",
+                    pytrace=False)
     finally:
-        DURATIONS[f"{path.stem} ({label})"] = time.monotonic() - start
+        DURATIONS[f"{notebook_id(path)} ({label})"] = time.monotonic() - start
     return nb
 
 
@@ -197,9 +229,11 @@ def report_durations(request):
 
 def test_the_course_is_complete():
     assert [p.stem for p in NOTEBOOKS] == COURSE
+    for language in LANGUAGES.values():
+        assert [p.stem for p in sorted(language.folder.glob("*.ipynb"))] == COURSE, language
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=notebook_id)
 def test_stored_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -223,7 +257,7 @@ def test_kernel_runs_this_python(kernel_env):
     assert Path(shown).resolve() == Path(sys.executable).resolve()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=notebook_id)
 def test_starts_with_the_setup_cell(path):
     nb = nbformat.read(path, as_version=4)
     first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
@@ -233,11 +267,12 @@ def test_starts_with_the_setup_cell(path):
     assert CODE_LINE in course.SETUP_CELL
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=notebook_id)
 def test_title_names_the_step(path):
     nb = nbformat.read(path, as_version=4)
     first_line = nb.cells[0].source.splitlines()[0]
-    assert first_line.startswith(f"# Step {step_of(path):02d} · "), first_line
+    title = language_of(path).title
+    assert first_line.startswith(f"# {title} {step_of(path):02d} · "), first_line
 
 
 def code_passages(path: Path, length: int) -> list[tuple[str, ...]]:
@@ -282,15 +317,16 @@ def test_jupyter_runs_in_this_environment(command):
     assert re.fullmatch(r"\d+\.\d+\S*", done.stdout.strip()), done.stdout
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=notebook_id)
 def test_runs_green_against_the_reference(path, kernel_env, record_property):
     nb = execute(path, "reference", code="reference_solution")
-    record_property("seconds", round(DURATIONS[f"{path.stem} (reference)"], 2))
+    record_property("seconds", round(DURATIONS[f"{notebook_id(path)} (reference)"], 2))
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         text = output_text(cell)
-        markers = NOT_YET_MARKERS + (DEMO_FAILURE_MARKERS if step_of(path) >= 4 else ())
+        markers = language_of(path).not_yet + (DEMO_FAILURE_MARKERS if step_of(path) >= 4
+                                               else ())
         for marker in markers:
             assert marker not in text, f"{path.name} cell {index}: a demo failed:\n{text}"
         stderr = "".join(
@@ -307,12 +343,16 @@ def test_runs_green_against_the_reference(path, kernel_env, record_property):
         assert is_green(report), f"{path.name}: the reference fails a check:\n{report}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=notebook_id)
 def test_runs_to_the_end_against_the_skeleton(path, kernel_env, record_property):
     nb = execute(path, "skeleton")
-    record_property("seconds", round(DURATIONS[f"{path.stem} (skeleton)"], 2))
+    record_property("seconds", round(DURATIONS[f"{notebook_id(path)} (skeleton)"], 2))
+    setup = next(cell for cell in nb.cells if cell.cell_type == "code")
+    skeleton = language_of(path).lab
+    # The setup cell shows the folder CODE = "lab" names: this language's skeleton.
+    assert output_text(setup).strip().endswith(str(skeleton.resolve())), output_text(setup)
     reports = check_reports(nb)
-    if step_of(path) in todo_steps():
+    if step_of(path) in todo_steps(skeleton):
         assert reports, f"{path.name} has no check cell"
         for report in reports:
             assert not is_green(report), (
