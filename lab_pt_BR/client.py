@@ -103,16 +103,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Ask before connecting: a connection that has not sent a nickname yet is one the
+    # server counts against our address (PROTOCOL.md §2), and a whole classroom behind
+    # one router shares an address while everybody is still typing a name.
+    nick = args.nick if args.nick is not None else ask_nickname()
+    if nick is None:
+        return 0
     try:
         sock = socket.create_connection((args.host, args.port), timeout=CONNECT_TIMEOUT)
     except OSError as error:
         show(f"*** cannot connect to {args.host}:{args.port}: {error.strerror or error}")
         return 1
     sock.settimeout(None)  # the timeout was for connecting; reading may wait forever
-    nick = args.nick if args.nick is not None else ask_nickname()
-    if nick is None:
-        sock.close()
-        return 0
     return ChatClient(sock).run(nick)
 
 

@@ -15,6 +15,8 @@ import it; the network code stays in ``server.py`` and ``client.py``.
 
 from __future__ import annotations
 
+import unicodedata
+
 MAX_LINE_BYTES = 4096  # longest line (without "\n") a peer may send
 MAX_NICK_LENGTH = 20
 NICK_PUNCTUATION = "_-."
@@ -61,28 +63,154 @@ def decode_line(line: bytes) -> str | None:
         return None
 
 
-# Every control character (C0 and C1, and DEL) mapped to its visible escape, tab excepted.
+# Invisible characters that change how the text around them is shown: Unicode's format
+# characters (category Cf) and its line and paragraph separators (Zl, Zp). U+202E
+# RIGHT-TO-LEFT OVERRIDE, for one, shows the rest of a line backwards, so "ana: hi" can
+# be made to look like anything. The list is written out because asking unicodedata at
+# import time would cost a tenth of a second per program start; it includes the Egyptian
+# format controls Unicode 15 added, and a test checks that it covers every such
+# character known to the Python running it.
+_FORMAT_RANGES = (
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x0600, 0x0605),  # Arabic number signs
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),  # Mongolian vowel separator
+    (0x200B, 0x200F),  # zero-width space, (non-)joiner, left-to-right and right-to-left marks
+    (0x2028, 0x2029),  # line and paragraph separators (Zl, Zp)
+    (0x202A, 0x202E),  # bidirectional embeddings and overrides
+    (0x2060, 0x2064),  # word joiner, invisible operators
+    (0x2066, 0x206F),  # bidirectional isolates, deprecated format characters
+    (0xFEFF, 0xFEFF),  # zero-width no-break space (byte order mark)
+    (0xFFF9, 0xFFFB),  # interlinear annotation
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),  # Egyptian hieroglyph format controls
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol format controls
+    (0xE0001, 0xE0001),  # language tag
+    (0xE0020, 0xE007F),  # tag characters
+)
+
+
+def _escape(code: int) -> str:
+    """The visible form of one character, as Python writes it: ``\\x1b``, ``\\u202e``."""
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+# Every control character (C0 and C1, and DEL), tab excepted, and every format character
+# mapped to its visible escape.
 _ESCAPES = {
-    code: f"\\x{code:02x}"
-    for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))
+    code: _escape(code)
+    for code in (
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        *(code for first, last in _FORMAT_RANGES for code in range(first, last + 1)),
+    )
     if code != ord("\t")
 }
 
 
 def printable(text: str) -> str:
-    """Replace control characters with visible escapes such as ``\\x1b``.
+    """Replace control and invisible format characters with visible escapes.
 
     A chat line is shown on other people's terminals. Left raw, ESC starts a terminal
     control sequence (colours, moving the cursor, clearing the screen), so one user
-    could rewrite what everybody else sees. Tabs are harmless and kept.
+    could rewrite what everybody else sees; U+202E makes the rest of the line read
+    backwards, and zero-width characters hide inside words. They become ``\\x1b``,
+    ``\\u202e``, ``\\u200b``. Tabs are harmless and kept.
     """
-    # str.translate looks each character up in the table in C: a few microseconds for
-    # a 4 KiB line, about 100 times faster than a Python loop over its characters.
+    # str.translate looks each character up in the table in C. For ASCII text it has a
+    # fast path (about 5 microseconds for 4 KiB); for other text it is slower, some 150
+    # microseconds, so there we first ask str.isprintable() (also C, a few microseconds).
+    # It is false for every character in the table, all of them Unicode "Other" or
+    # "Separator", so when it is true there is nothing to escape. (It is false for a
+    # few harmless ones too, such as tab and no-break space: translate keeps those.)
+    if not text.isascii() and text.isprintable():
+        return text
     return text.translate(_ESCAPES)
+
+
+# Characters that show nothing at all: Unicode's Default_Ignorable_Code_Point property
+# (DerivedCoreProperties.txt), which says what a renderer may draw as nothing. Most are
+# format characters, but not all: U+3164 HANGUL FILLER is a *letter* (str.isalnum() is
+# true), so "ana" and "ana" followed by it look the same. Unassigned code points in
+# these ranges are included, as the property does.
+_INVISIBLE = frozenset(
+    code
+    for first, last in (
+        (0x00AD, 0x00AD),
+        (0x034F, 0x034F),  # combining grapheme joiner
+        (0x061C, 0x061C),
+        (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+        (0x17B4, 0x17B5),
+        (0x180B, 0x180F),  # Mongolian variation selectors
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x206F),
+        (0x3164, 0x3164),  # Hangul filler
+        (0xFE00, 0xFE0F),  # variation selectors
+        (0xFEFF, 0xFEFF),
+        (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+        (0xFFF0, 0xFFF8),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0000, 0xE0FFF),  # tags, variation selectors supplement
+    )
+    for code in range(first, last + 1)
+)
+
+
+def is_mark(char: str) -> bool:
+    """True for an accent or vowel sign written as a character of its own.
+
+    Such a *combining mark* is drawn on the character before it: "e" followed by U+0301
+    shows as "é", and Devanagari writes most vowels this way ("देव" is three characters,
+    the middle one a mark). str.isalnum() is false for marks.
+    """
+    return unicodedata.category(char) in ("Mn", "Mc")
+
+
+def nick_key(nick: str) -> str:
+    """The form in which two nicknames are compared: equal keys are the same nickname.
+
+    NFKC normalisation makes characters that are only different ways of writing the same
+    thing equal (full-width "ｂｏｂ" and "bob", "é" as one character or as "e" plus an
+    accent); case folding then makes "Ana", "ANA" and "ana" equal (and "Straße" and
+    "STRASSE"). Folding can undo the normalisation, so it is applied once more.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", nick).casefold())
+
+
+def hidden_character_error(nick: str) -> str | None:
+    """Why ``nick`` would not look like what it is, or None.
+
+    Two rules that keep one person from passing as another: no invisible character (an
+    "ana" with a HANGUL FILLER after it looks exactly like "ana"), and no combining mark
+    at the start, where it has no letter to sit on (a nickname made only of marks shows
+    as nothing, or as accents floating over the text before it).
+    """
+    for char in nick:
+        if ord(char) in _INVISIBLE:
+            return f"nickname contains an invisible character (U+{ord(char):04X})"
+    if nick and is_mark(nick[0]):
+        return f"nickname must not start with an accent or other mark (U+{ord(nick[0]):04X})"
+    return None
 
 
 def nickname_error(nick: str) -> str | None:
     """Why ``nick`` is not a valid nickname, or None when it is."""
+    # Given: characters that cannot be seen are refused whatever the other rules say.
+    hidden = hidden_character_error(nick)
+    if hidden is not None:
+        return hidden
     # TODO(step 07): recuse apelidos vazios, longos demais ou malformados. Veja notebooks/pt_BR/07_extensions.ipynb.
     return None  # every nickname is accepted until you write the rules
 
@@ -124,6 +252,8 @@ def error_line(reason: str) -> str:
 
 
 SHUTDOWN_LINE = "*** server shutting down"
+SERVER_FULL = "server full, try again later"
+TOO_MANY_UNNAMED = "too many connections from your address have not sent a nickname yet"
 LINE_TOO_LONG = "line too long"
 INVALID_UTF8 = "invalid UTF-8, line ignored"
 WHISPER_USAGE = "usage: /w <nick> <text>"

@@ -27,26 +27,30 @@ client, which is fine for hundreds of clients; for tens of thousands one would u
 
 Why *two* threads per connection: ``sendall`` blocks when the receiver stops reading.
 If the thread that broadcasts a line also sent it, one client that never reads would
-freeze whoever talks to it. So broadcasting only *queues* lines (which never blocks),
-and each connection's own writer thread does the sending. A queue that overflows means
-that client is not reading: we disconnect it instead of letting it eat memory.
+freeze whoever talks to it. So broadcasting only *queues* lines in the receiver's
+``Outbox`` (which never waits), and each connection's own writer thread does the
+sending. Only that writer ever waits for its client, and not for long: a client that
+takes none of what was sent to it for SLOW_READER_SECONDS, or lets OUTBOX_BYTES pile
+up, is not reading, and we disconnect it instead of letting it eat memory.
 """
 
 from __future__ import annotations
 
 import argparse
-import queue
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 
 from protocol import (
     INVALID_UTF8,
     LINE_TOO_LONG,
+    SERVER_FULL,
     SHUTDOWN_LINE,
+    TOO_MANY_UNNAMED,
     WHISPER_USAGE,
     LineBuffer,
     LineTooLong,
@@ -57,6 +61,7 @@ from protocol import (
     history_line,
     joined_line,
     left_line,
+    nick_key,
     nickname_error,
     printable,
     users_line,
@@ -65,16 +70,35 @@ from protocol import (
 )
 
 RECV_BYTES = 4096
-OUTBOX_LINES = 1000  # lines queued for one client before senders have to wait
-SLOW_READER_SECONDS = 2.0  # a client that takes no line for this long is not reading
-MAX_HISTORY = 500  # fewer than OUTBOX_LINES, so replaying history never has to wait
+# A client that has not taken the lines last sent to it for this long is not reading,
+# and is cut off. RFC 6298 starts TCP's retransmission timer at 1 s: a healthy
+# connection that loses a packet can stall about that long, so 2 s without progress is
+# a client that stopped reading, not a network hiccup.
+SLOW_READER_SECONDS = 2.0
+# The most bytes that may wait in one client's outbox; one more line and it is cut off.
+# A client that reads keeps it near zero (the writer sends all that is waiting in one
+# go), and one this far behind is not going to catch up. Redis, which fans messages out
+# much as a chat does, cuts a subscriber off at 32 MB (client-output-buffer-limit
+# pubsub); half that is still twice a full history replay (see MAX_HISTORY).
+OUTBOX_BYTES = 16 * 1024 * 1024
+# The most the writer joins into one sendall(): a burst of short lines then costs a
+# system call per few thousand lines instead of one each, without copying megabytes.
+WRITE_BYTES = 64 * 1024
+# 500 lines of at most 4096 bytes, each at most 4 times as long once escaped (a control
+# byte becomes "\x1b"): about 8 MiB, so replaying history always fits in an outbox.
+MAX_HISTORY = 500
 NICK_TIMEOUT = 60.0  # seconds a new connection may take to send its nickname
 WRITER_GRACE = 2.0  # seconds we wait for a leaving client's last lines to go out
 LINGER_SECONDS = 1.0  # see Connection.linger
 LINGER_BYTES = 2 * 1024 * 1024
 MAX_CONNECTIONS = 1000
-
-_CLOSE = object()  # put in an outbox to tell its writer thread to finish
+# Connections from one address that have not sent their nickname yet. Without a cap, one
+# program opening a thousand connections and sending nothing holds every slot for
+# NICK_TIMEOUT seconds. OpenSSH has the same problem with connections that have not
+# logged in: it starts refusing them at 10 (MaxStartups), and can count them per address
+# (PerSourceMaxStartups). 16 is more than one person opens by hand (a terminal per
+# client in a demo, each at its "Nickname: " prompt), and registered clients do not count.
+MAX_UNNAMED_PER_ADDRESS = 16
 
 _print_lock = threading.Lock()
 
@@ -93,6 +117,73 @@ def format_address(address: tuple) -> str:
     return f"{host}:{port}"
 
 
+class Outbox:
+    """The bytes waiting to be sent to one client: any thread puts, its writer takes.
+
+    ``put`` never waits, so whoever broadcasts is never held up by this client. Instead
+    it refuses (returns False) when the client is not reading: when its writer has been
+    trying for ``patience`` seconds to hand it the lines it took last (it is stuck in
+    ``sendall``), or when ``max_bytes`` are waiting.
+    """
+
+    def __init__(
+        self, max_bytes: int = OUTBOX_BYTES, patience: float = SLOW_READER_SECONDS
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.patience = patience
+        self._lines: deque[bytes] = deque()
+        self._bytes = 0
+        # When the writer took the lines it is sending now; None while it is back for
+        # more. A writer that is slow to come back only lacks CPU time: that is not the
+        # client's fault, so only the time it spends sending counts.
+        self._sending_since: float | None = None
+        self._closed = False
+        self._changed = threading.Condition()
+
+    def put(self, data: bytes) -> bool:
+        """Queue ``data``; False, and nothing queued, if the client is not reading."""
+        now = time.monotonic()
+        with self._changed:
+            if self._closed:
+                return True  # the conversation is over; nobody will send it
+            since = self._sending_since
+            if since is not None and now - since >= self.patience:
+                return False
+            if self._bytes + len(data) > self.max_bytes:
+                return False
+            self._lines.append(data)
+            self._bytes += len(data)
+            self._changed.notify()
+            return True
+
+    def close(self) -> None:
+        """No more lines: ``take`` returns what is still queued, then None."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+
+    def take(self, limit: int = WRITE_BYTES) -> bytes | None:
+        """Wait for lines and return them joined (about ``limit`` bytes at most); None
+        once the outbox is closed and empty. The writer calls it again once it has sent
+        them."""
+        with self._changed:
+            self._sending_since = None  # back for more: the client took the last lines
+            while not self._lines and not self._closed:
+                self._changed.wait()
+            # Many small lines in one sendall() instead of one each: a client that reads
+            # gets a burst as fast as it can take it, so its outbox stays nearly empty.
+            batch = []
+            size = 0
+            while self._lines and (not batch or size + len(self._lines[0]) <= limit):
+                line = self._lines.popleft()
+                batch.append(line)
+                size += len(line)
+            self._bytes -= size
+            if batch:
+                self._sending_since = time.monotonic()
+        return b"".join(batch) if batch else None
+
+
 class Room:
     """The set of registered clients, and the only place that changes it.
 
@@ -104,6 +195,8 @@ class Room:
 
     def __init__(self, history_size: int = 0) -> None:
         self._lock = threading.Lock()
+        # Keyed by nick_key(nick), so "Ana" and "ana", or "ｂｏｂ" and "bob", are one
+        # nickname; each Connection keeps its nick as its user typed it, for display.
         self._members: dict[str, Connection] = {}
         self._history: deque[tuple[str, str]] = deque(maxlen=max(history_size, 0))
         self._history_on = history_size > 0
@@ -126,15 +219,16 @@ class Room:
     def whisper(self, sender: Connection, nick: str, text: str) -> bool:
         """Send ``text`` to ``nick`` only; False if there is no such member."""
         with self._lock:
-            receiver = self._members.get(nick)
+            receiver = self._members.get(nick_key(nick))
         if receiver is None:
             return False
         receiver.send(whisper_line(sender.nick, text))
         return True
 
     def nicks(self) -> list[str]:
+        """Every member's nickname, as its user typed it."""
         with self._lock:
-            return list(self._members)
+            return [member.nick for member in self._members.values()]
 
     def close(self) -> list[Connection]:
         """Empty the room for shutdown; return who was in it. Nobody is announced."""
@@ -161,7 +255,8 @@ class Connection:
         self.sock = sock
         self.address = address
         self.nick = ""
-        self.outbox: queue.Queue = queue.Queue(maxsize=OUTBOX_LINES)
+        self.unnamed = False  # counted in ChatServer._unnamed until its nickname arrives
+        self.outbox = Outbox()
         self.broken = threading.Event()  # set once the connection has been cut off
         self.writer = threading.Thread(
             target=self._write_forever, name=f"writer {format_address(address)}", daemon=True
@@ -180,8 +275,15 @@ class Connection:
         watchdog.start()
         try:
             lines = self.receive_lines()
-            nick = self.receive_nickname(lines)
-            watchdog.cancel()
+            try:
+                nick = self.receive_nickname(lines)
+            finally:
+                watchdog.cancel()
+                # From now on this is not a connection waiting for its nickname, and it
+                # no longer counts against MAX_UNNAMED_PER_ADDRESS. Done before any
+                # answer is queued: a client that got its welcome (or error) has left
+                # room for the next connection from its address.
+                self.server.named(self)
             if nick is not None:
                 joined = self.register(nick)
             if joined:
@@ -265,26 +367,29 @@ class Connection:
     # -- sending: any thread may call send(); only the writer thread touches sendall ------
 
     def send(self, line: str) -> None:
-        """Queue one line for this client; cut the client off if it is not reading."""
+        """Queue one line for this client, never waiting; cut it off if it is not reading."""
         # TODO(step 06): ponha a linha na fila; desconecte o cliente que parar de ler. Veja notebooks/pt_BR/06_robustness.ipynb.
         self.sock.sendall(encode_line(line))  # blocks while the client is not reading
 
     def send_last(self, line: str) -> None:
         """Queue a final line and the end of the conversation, without ever waiting."""
-        try:
-            self.outbox.put_nowait(encode_line(line))
-            self.outbox.put_nowait(_CLOSE)
-        except queue.Full:
+        if not self.outbox.put(encode_line(line)):
             self.abort()
+        self.outbox.close()
 
     def _write_forever(self) -> None:
-        while True:
-            data = self.outbox.get()
-            if data is _CLOSE:
-                break
+        # Only this thread waits for the client. The Outbox cuts a stuck client off when
+        # the next line for it comes; should none come, the kernel ends the wait: a send
+        # that can hand over nothing for SLOW_READER_SECONDS fails (see set_send_timeout),
+        # a few seconds after the client's socket buffers are full.
+        try:
+            set_send_timeout(self.sock, SLOW_READER_SECONDS)
+        except OSError:
+            pass  # the connection is already gone; the first sendall() will say so
+        while (data := self.outbox.take()) is not None:
             try:
                 self.sock.sendall(data)
-            except OSError:
+            except OSError:  # BlockingIOError when the send timed out, or a broken pipe
                 self.abort()
                 return
         try:
@@ -306,10 +411,7 @@ class Connection:
 
     def close(self) -> None:
         """Let the writer send what is queued, then release the socket."""
-        try:
-            self.outbox.put_nowait(_CLOSE)
-        except queue.Full:
-            self.abort()
+        self.outbox.close()
         self.writer.join(WRITER_GRACE)
         if self.writer.is_alive():  # the client stopped reading; do not wait for it
             self.abort()
@@ -354,6 +456,7 @@ class ChatServer:
         # With port 0 the system picked a free port: ask the socket which one.
         self.address = self.listener.getsockname()
         self._connections: set[Connection] = set()
+        self._unnamed: Counter[str] = Counter()  # address -> connections without a nickname
         self._connections_lock = threading.Lock()
         self.stopping = threading.Event()
 
@@ -367,27 +470,37 @@ class ChatServer:
                 connection.run()
 
     def admit(self, sock: socket.socket, address: tuple) -> Connection | None:
-        """A Connection for a newly accepted socket, or None if the server is full."""
+        """A Connection for a newly accepted socket, or None if it was refused."""
+        host = address[0]
         with self._connections_lock:
-            if len(self._connections) < MAX_CONNECTIONS:
+            # Each client costs threads and a descriptor: refuse rather than fall over.
+            if len(self._connections) >= MAX_CONNECTIONS:
+                reason = SERVER_FULL
+            elif self._unnamed[host] >= MAX_UNNAMED_PER_ADDRESS:
+                reason = TOO_MANY_UNNAMED
+            else:
                 connection = Connection(self, sock, address)
+                connection.unnamed = True
                 self._connections.add(connection)
+                self._unnamed[host] += 1
                 return connection
-        # Each client costs two threads and a descriptor: refuse rather than fall over.
-        try:
-            sock.sendall(encode_line(error_line("server full, try again later")))
-        except OSError:
-            pass
-        sock.close()
+        refuse(sock, reason)
         return None
 
+    def named(self, connection: Connection) -> None:
+        """``connection`` sent its nickname (or left without one); safe to call twice."""
+        with self._connections_lock:
+            if connection.unnamed:
+                connection.unnamed = False
+                host = connection.address[0]
+                self._unnamed[host] -= 1
+                if not self._unnamed[host]:
+                    del self._unnamed[host]  # the Counter must not keep every address ever seen
+
     def forget(self, connection: Connection) -> None:
+        self.named(connection)
         with self._connections_lock:
             self._connections.discard(connection)
-
-    def connection_count(self) -> int:
-        with self._connections_lock:
-            return len(self._connections)
 
     def shutdown(self) -> None:
         """Stop accepting, tell every client we are going, and let their writers flush."""
@@ -405,6 +518,44 @@ class ChatServer:
         deadline = time.monotonic() + WRITER_GRACE
         for member in members:
             member.writer.join(max(0.0, deadline - time.monotonic()))
+
+
+def refuse(sock: socket.socket, reason: str) -> None:
+    """Send ``*** error: <reason>`` on a connection we will not serve, and close it.
+
+    This runs in the accepting thread, so it must never wait for the client.
+    """
+    sock.setblocking(False)
+    try:
+        # Read what the client already sent (its nickname, often): closing a socket with
+        # unread data makes the kernel send a reset, and a reset can destroy our error
+        # line before the client reads it (see Connection.linger, which can afford to wait).
+        sock.recv(RECV_BYTES)
+    except OSError:
+        pass  # BlockingIOError: it sent nothing yet
+    try:
+        sock.send(encode_line(error_line(reason)))  # a new socket's buffer has room for it
+    except OSError:
+        pass
+    sock.close()
+
+
+def set_send_timeout(sock: socket.socket, seconds: float) -> None:
+    """Make a blocking send on ``sock`` give up after waiting ``seconds`` for room.
+
+    ``sock.settimeout()`` would do it too, but it applies to ``recv`` as well, and the
+    reader thread must be able to wait for its client forever. SO_SNDTIMEO is the
+    kernel's timeout for sending only: a send that waited that long returns what it
+    managed to hand over, or fails with EAGAIN (BlockingIOError) when that is nothing.
+    sendall() retries with the rest, so when the kernel frees a little room now and then
+    it takes a few such waits (measured: 6 s for 2 s on Linux) before the error comes.
+    """
+    if sys.platform == "win32":
+        value = struct.pack("L", int(seconds * 1000))  # a DWORD of milliseconds
+    else:
+        whole = int(seconds)
+        value = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))  # a timeval
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def open_listener(host: str, port: int) -> socket.socket:
