@@ -8,6 +8,7 @@ process it can see. Only ever run through the grader; see tests/test_isolation.p
 import json
 import os
 import signal
+import sys
 
 FORGED = {"submission": "forged", "checks": [], "score": 999, "max_score": 999}
 me = os.getpid()
@@ -41,5 +42,5 @@ for pid in graders:
             os.kill(pid, signum)
         except OSError:
             pass
-print(f"server: tried to stop {graders}", flush=True)
+print(f"{sys.argv[0]}: tried to stop {graders}", flush=True)
 raise SystemExit(1)
