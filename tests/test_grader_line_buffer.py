@@ -4,7 +4,6 @@ submission's protocol.py, run in a sandboxed subprocess (never imported here).""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import time
