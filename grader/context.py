@@ -27,7 +27,7 @@ from .actors.fake_client import Peer
 from .actors.fake_server import FakeServer
 from .actors.student_client import ClientSession
 from .actors.transcript import Transcript
-from .failures import Crashed, Hung, ResourceLimit
+from .failures import Crashed, Hung, Mismatch, ResourceLimit
 from .harness.programs import Program, Reaper, describe_limit
 from .harness.servers import (
     HOST,
@@ -184,16 +184,31 @@ class Context:
         """A raw connection to the server, nothing sent yet."""
         target = server or self.server
         peer = Peer(name, self.transcript, self.timing, framing=self.profile.framing)
+        peer.chat_out, peer.clock = self.profile.chat_out, self.profile.clock
         self._peers.append(peer)
         return peer.connect(target.host, target.port, rcvbuf=rcvbuf, log=log)
 
     def handshake(self, peer: Peer, nick: str, *, log: bool = True) -> None:
-        """Wait for the profile's greeting (if any), then send the registration line."""
+        """Wait for the profile's greeting (if any), then send the registration line
+        (where the protocol has one); where the newcomer sees its own join announcement
+        (``self_join``), take it: it says the nickname was taken."""
         greeting = self.profile.greeting
         if greeting and not peer.read_until(greeting, time.monotonic() + self.timing.hard):
             raise Hung(f"{peer.name} waited for the server's greeting {greeting!r}.",
                        expected=repr(greeting), actual="nothing")
-        peer.send_line(self.profile.register_line(nick), log=log)
+        if self.profile.registers and not self.profile.assigned_name:
+            peer.send_line(self.profile.register_line(nick), log=log)
+        if self.profile.self_join and self.profile.joined:
+            own = self.profile.joined_line(nick)
+            peer.ignore = [(test, why) for test, why in peer.ignore if not test(own)]
+            if self.profile.framing == "none":
+                # Unframed, it may arrive glued to the welcome: take it off the front.
+                line = peer.read_line(time.monotonic() + self.timing.soft, expected=own)
+                if line is None or line == own:
+                    return
+                peer.unread(line)
+            peer.ignore.insert(0, (lambda line: line == own, "its own join announcement,"
+                                   " which this protocol sends the newcomer (self_join)"))
 
     def register(self, nick: str, *, server: Server | None = None, log: bool = True) -> Peer:
         """Connect and register ``nick``; waits for the welcome line when there is one."""
@@ -207,11 +222,34 @@ class Context:
             peer.ignore.extend((self.chat(n, t), "a line sent before it joined"
                                 " (server.no_replay grades that)") for n, t in self.said)
         self.handshake(peer, nick, log=log)
+        if self.profile.self_join and self.profile.joined and not self.profile.welcome:
+            self._await_own_join(peer, nick)
         if self.profile.welcome:
             peer.expect_line(self.profile.welcome_line(nick), what="the welcome line",
-                             why="PROTOCOL.md §2: the welcome is the first line after the"
-                                 " nickname.")
+                             why=self.rule("the welcome is the first line after the"
+                                           " nickname", "§2"))
         return peer
+
+    def _await_own_join(self, peer: Peer, nick: str) -> None:
+        """Barrier where the newcomer's own join announcement is all it gets: wait for
+        it (others' announcements may come first, and are passed over)."""
+        own = self.profile.joined_line(nick)
+        peer.ignore = [(test, why) for test, why in peer.ignore if not test(own)]
+        for _ in range(10):
+            line = peer.expect_line(what=f"{nick}'s own join announcement {own!r}",
+                                    why=f"Profile '{self.profile.name}': the newcomer is"
+                                        " told of its own arrival (chat.self_join).")
+            if line == own:
+                return
+        raise Mismatch(f"{nick} never got its own join announcement.", expected=repr(own),
+                       actual=line)
+
+    def rule(self, words: str, section: str) -> str:
+        """A protocol rule for a failure message: PROTOCOL.md's under chatlab, the
+        profile's under another protocol (whose document this kit does not know)."""
+        if self.profile.name == "chatlab":
+            return f"PROTOCOL.md {section}: {words}."
+        return f"Profile '{self.profile.name}': {words}."
 
     def await_joined(self, newcomer: Peer, members: list[Peer]) -> None:
         """Barrier: after this, every line the members send reaches ``newcomer``.
@@ -248,20 +286,20 @@ class Context:
         for nick in nicks:
             peer = self.register(nick, server=server)
             if not peers:
-                self._await_registered(peer, server or self.server)
+                self.await_registered(peer, server or self.server)
             self.await_joined(peer, peers)
             peers.append(peer)
         return peers
 
-    def _await_registered(self, peer: Peer, server: Server) -> None:
+    def await_registered(self, peer: Peer, server: Server) -> None:
         """Barrier for the first client of a room: the server has taken its nickname.
 
         Later clients are covered by :meth:`await_joined`, but the first has nobody to
         see it. A welcome line says it (:meth:`register` waits for it); otherwise its own
         echoed line does, or the server's ``[join]`` log line. Without any of these, a
         line sent by the next client may reach the server before this nickname does."""
-        if self.profile.welcome:
-            return
+        if self.profile.welcome or (self.profile.self_join and self.profile.joined):
+            return  # register() or handshake() waited for it
         if self.profile.echo:
             self.say(peer, f"{peer.name} is here")
         elif self.profile.log_join and "{port}" in self.profile.log_join:
@@ -270,7 +308,7 @@ class Context:
 
     def say(self, peer: Peer, text: str) -> None:
         """Send a chat line; under an echo profile, also take the sender's copy."""
-        peer.send_line(text)
+        peer.send_chat(text)
         self.said.append((peer.name, text))
         if self.profile.echo:
             self.expect_chat(peer, peer.name, text, why="This profile echoes to the sender.")
@@ -293,7 +331,9 @@ class Context:
     # -- client side ---------------------------------------------------------------
 
     def fake_server(self) -> FakeServer:
-        fake = FakeServer(self.transcript, self.timing, HOST, framing=self.profile.framing)
+        fake = FakeServer(self.transcript, self.timing, self.profile.fixed_host or HOST,
+                          port=self.profile.fixed_port if self.profile.fixed_host else 0,
+                          framing=self.profile.framing)
         self._fakes.append(fake)
         return fake
 

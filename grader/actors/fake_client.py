@@ -14,6 +14,7 @@ The same class wraps the grader's end of a connection in the fake server.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import struct
 import time
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 from ..failures import Hung, Mismatch, Missing, TooSlow, Unexpected
 from ..probes.tcp_queue import wait_read
-from ..profile import FRAMINGS
+from ..profile import CLOCK_SHOWN, FRAMINGS
 from ..streams import LineSplitter
 from ..timing import Timing
 from .transcript import Transcript
@@ -35,6 +36,7 @@ PIECE_GAP = 0.03
 # enough that a scenario of a dozen messages loses well under a second.
 QUIET_GAP = 0.05
 LENGTH_HEADER = 10  # bytes of the "length10" framing: the length, as digits, padded
+CLOCK = re.compile(r"\b\d\d:\d\d:\d\d\b")  # a {time} in a line: HH:MM:SS
 
 
 class Closed(Exception):  # noqa: N818 - an event, not an error
@@ -85,6 +87,12 @@ class Peer:
         # Lines to skip once each when expecting: side effects of a mistake that another
         # check grades (an echo, a self-announcement), so each check fails for one reason.
         self.ignore: list[tuple[Callable[[str], bool], str]] = []  # (line test, why)
+        # What a chat message is on the wire when it is not the bare text (a profile's
+        # chat_out, "mensagem={text}"); the nickname is this peer's name.
+        self.chat_out = "{text}"
+        # The protocol puts the server's clock in lines ({time}): every HH:MM:SS in a
+        # received line reads as the placeholder, so lines compare as the profile says.
+        self.clock = False
 
     # -- connecting ----------------------------------------------------------------
 
@@ -155,6 +163,20 @@ class Peer:
             self.send(raw + b"\n", log=log)
         self._sent = True
 
+    def send_chat(self, text: str, *, log: bool = True) -> None:
+        """Send the chat message ``text`` the way the protocol's client does."""
+        self.send_line(self.chat_out.format(nick=self.name, text=text), log=log)
+
+    def closed_by_other(self, deadline: float) -> bool:
+        """Read (and drop) what arrives until ``deadline``; True if the other side
+        closed or reset the connection by then."""
+        try:
+            while self._fill(deadline):
+                self.lines.finish()
+        except Closed:
+            return True
+        return False
+
     def send_pieces(self, pieces: list[bytes], *, log: bool = True) -> None:
         """Send ``pieces`` one by one, each once the other end has read (``recv()``
         returned) the one before, so no ``recv()`` there can return two pieces at once.
@@ -219,6 +241,8 @@ class Peer:
         if raw is None:
             return None
         line = raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
+        if self.clock:
+            line = CLOCK.sub(CLOCK_SHOWN, line)
         if (self.framing == "none" and expected and line != expected
                 and line.startswith(expected)):
             self.unread(line[len(expected):])
@@ -353,6 +377,18 @@ class Peer:
 
     # -- ending --------------------------------------------------------------------
 
+    def _discard_unread(self) -> None:
+        """Read what has arrived and not been read: closing a socket with unread data
+        sends a reset, not an end-of-stream, and a close must be a close."""
+        if self.sock is None or self.sock.fileno() == -1 or self.eof:
+            return
+        try:
+            self.sock.setblocking(False)
+            while self.sock.recv(65536):
+                pass
+        except OSError:
+            pass  # nothing more has arrived (or the connection is already gone)
+
     def reset(self) -> None:
         """Abort the connection with a TCP reset (what a killed process may cause)."""
         if self.sock is None:
@@ -367,6 +403,7 @@ class Peer:
             return
         if log and self.sock.fileno() != -1 and not self.eof:
             self.transcript.add(self.name, "closed", "the connection")
+        self._discard_unread()
         try:
             self.sock.close()
         except OSError as error:  # pragma: no cover - close of a socket hardly fails

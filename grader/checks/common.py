@@ -107,6 +107,8 @@ def send_registration(ctx: Context, peer: Peer, nick: str, more: bytes = b"") ->
 def quit_peer(ctx: Context, peer: Peer) -> None:
     """Leave with the profile's quit command and require the server to close."""
     peer.send_line(ctx.profile.quit)
+    if ctx.profile.quit_reply:
+        peer.expect_line(ctx.profile.quit_reply, what=f"the answer to {ctx.profile.quit!r}")
     peer.expect_closed(f"After {ctx.profile.quit!r} the server should close the connection.")
     peer.close()
 

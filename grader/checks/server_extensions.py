@@ -50,7 +50,7 @@ def users(ctx: Context) -> None:
     """`/users` lists every registered nickname, sorted, and no one who left"""
     ctx.connect("lurker")  # connected, no nickname yet: not registered, not listed
     bob, ana, zed = ctx.room("bob", "ana", "Zed")
-    ana.send_line("/users")
+    ana.send_line(ctx.profile.users_command)
     online = ctx.profile.users.format
     nicks = ctx.profile.users_separator.join(sorted(["bob", "ana", "Zed"]))
     ana.expect_line(online(nicks=nicks),
@@ -59,7 +59,7 @@ def users(ctx: Context) -> None:
     quit_peer(ctx, zed)
     for peer in (ana, bob):
         peer.expect_line(ctx.profile.left_line("Zed"), what="the announcement that Zed left")
-    ana.send_line("/users")
+    ana.send_line(ctx.profile.users_command)
     ana.expect_line(online(nicks=ctx.profile.users_separator.join(["ana", "bob"])),
                     why="Zed has left: only the clients still connected are listed.")
 
