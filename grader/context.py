@@ -354,7 +354,25 @@ class Context:
         if self.closed:
             session.stop()
             self._check_open()
+        if folder is None:
+            # A client that asks on standard input what others take as options: the
+            # answers are typed ahead (without a nickname, up to the one that is it).
+            for answer in self.profile.client_stdin:
+                if nick is None and "{nick}" in answer:
+                    break
+                session.type_line(answer.format(host=HOST, port=port, nick=nick or ""))
         return session
+
+    def accept(self, fake: FakeServer, client: ClientSession) -> Peer:
+        """The client's connection to the fake server; a client that exits first is
+        reported with what it printed (a SyntaxError, a missing module, a refusal)."""
+        try:
+            return fake.accept(is_alive=client.child.isalive)
+        except Hung as hung:
+            client.read_rest(0.2, time.monotonic() + self.timing.of(1.0))
+            raise Hung(hung.message, expected=hung.expected,
+                       actual=client.screen.strip()[-1500:] or "nothing on the screen"
+                       ) from None
 
     # -- the end -------------------------------------------------------------------
 

@@ -136,8 +136,10 @@ class Profile:
             "unknown_command": (not self.unknown_command_errors,
                                 "commands.unknown_command_errors is false"),
             "nickname_rules": (not self.nickname_rules, "commands.nickname_rules is false"),
-            "nick_option": ("{nick}" not in self.client_command,
-                            "client.command has no {nick} option"),
+            "nick_option": ("{nick}" not in self.client_command
+                            and not any("{nick}" in a for a in self.client_stdin),
+                            "client.command has no {nick} option and client.stdin no"
+                            " {nick} answer"),
             "client_prompt": (not self.client_prompt, "client.prompt is empty"),
             "client_disconnected": (not self.client_disconnected, "client.disconnected is empty"),
             "chatlab": (self.name != "chatlab",
