@@ -125,6 +125,10 @@ class Profile:
             "joined": (not self.joined, "chat.joined is empty (joins are not announced)"),
             "left": (not self.left, "chat.left is empty (leaves are not announced)"),
             "framing": (self.framing != "newline", "chat.framing is not 'newline'"),
+            "segments": (self.framing == "none",
+                         "chat.framing is 'none' (unframed): one recv() is one message, so"
+                         " a message sent in pieces is several and messages sent together"
+                         " are one"),
             "no_echo": (self.echo, "chat.echo is true (the sender gets its own line back)"),
             "echo": (not self.echo, "chat.echo is false"),
             "log": (not (self.log_join and self.log_leave), "the [log] formats are empty"),

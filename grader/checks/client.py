@@ -154,13 +154,13 @@ def shows_incoming(ctx: Context) -> None:
 
 
 @check("client.utf8", step=STEP, points=1, depends=["client.shows_incoming"],
-       level=Level.ROBUSTNESS,
+       level=Level.ROBUSTNESS, needs=["segments"],
        hint=hint("Decoding", "§1", "Buffer bytes and decode complete lines only."))
 def utf8(ctx: Context) -> None:
     """a UTF-8 line cut between two segments is shown correctly"""
     client, conn = connect_client(ctx)
     text = "zoë: olá ação 李雷 ✓"
-    raw = (text + "\n").encode()
+    raw = conn.encode(text)
     cut = raw.index("李".encode()) + 1
     conn.send_pieces([raw[:cut], raw[cut:]])
     with impatient(client):

@@ -101,7 +101,7 @@ def send_registration(ctx: Context, peer: Peer, nick: str, more: bytes = b"") ->
     if greeting and not peer.read_until(greeting, time.monotonic() + ctx.timing.hard):
         raise Hung(f"{peer.name} waited for the server's greeting {greeting!r}.",
                    expected=repr(greeting), actual="nothing")
-    peer.send((ctx.profile.register_line(nick) + "\n").encode() + more)
+    peer.send(peer.encode(ctx.profile.register_line(nick)) + more)
 
 
 def quit_peer(ctx: Context, peer: Peer) -> None:
