@@ -17,6 +17,7 @@ check ends, except a server handed back to the pool.
 
 from __future__ import annotations
 
+import re
 import shlex
 import threading
 import time
@@ -40,6 +41,8 @@ from .harness.servers import (
 )
 from .profile import Profile, log_pattern
 from .timing import Timing
+
+LENIENT_SLACK = 12  # characters a chat line's prefix may differ by, unframed
 
 __all__ = ["Context", "Server", "ServerPool", "Submission", "render_command", "without_nick"]
 
@@ -79,6 +82,10 @@ class Context:
         self.lenient = True
         self.exact_format = False  # chat lines must match the format exactly
         self.said: list[tuple[str, str]] = []  # (nick, text) of every chat line sent
+        # The server's names for the peers (assigned_name) -> the peers' own.
+        self.aliases: dict[str, str] = {}
+        self._named = re.compile(log_pattern(profile.welcome).replace(r"\S+", r"(\S+)", 1)
+                                 if "{nick}" in profile.welcome else "$^")
 
     # -- servers -------------------------------------------------------------------
 
@@ -185,6 +192,8 @@ class Context:
         target = server or self.server
         peer = Peer(name, self.transcript, self.timing, framing=self.profile.framing)
         peer.chat_out, peer.clock = self.profile.chat_out, self.profile.clock
+        if self.profile.assigned_name and "{nick}" in self.profile.welcome:
+            peer.named, peer.aliases = self._named, self.aliases
         self._peers.append(peer)
         return peer.connect(target.host, target.port, rcvbuf=rcvbuf, log=log)
 
@@ -243,6 +252,14 @@ class Context:
                 return
         raise Mismatch(f"{nick} never got its own join announcement.", expected=repr(own),
                        actual=line)
+
+    def real_name(self, nick: str) -> str:
+        """The server's name for the peer ``nick`` (its own, unless the server names
+        connections itself)."""
+        for theirs, ours in self.aliases.items():
+            if ours == nick:
+                return theirs
+        return nick
 
     def rule(self, words: str, section: str) -> str:
         """A protocol rule for a failure message: PROTOCOL.md's under chatlab, the
@@ -303,7 +320,8 @@ class Context:
         if self.profile.echo:
             self.say(peer, f"{peer.name} is here")
         elif self.profile.log_join and "{port}" in self.profile.log_join:
-            pattern = log_pattern(self.profile.log_join, nick=peer.name, port=peer.local_port)
+            pattern = log_pattern(self.profile.log_join, nick=self.real_name(peer.name),
+                                  port=peer.local_port)
             server.program.wait_line(pattern, time.monotonic() + self.timing.hard)
 
     def say(self, peer: Peer, text: str) -> None:
@@ -321,6 +339,12 @@ class Context:
         exact = self.profile.chat_line(nick, text)
         if self.exact_format:
             return lambda line: line == exact
+        if self.profile.framing == "none":
+            # Unframed, a line ending in the text may be two messages glued: only a
+            # prefix about as long as the profile's is taken for a different format.
+            slack = len(exact) - len(text) + LENIENT_SLACK
+            return lambda line: line == exact or (line.endswith(text)
+                                                  and len(line) - len(text) <= slack)
         return lambda line: line == exact or line.endswith(text)
 
     def expect_chat(self, peer: Peer, nick: str, text: str, *, why: str = "") -> str:

@@ -36,6 +36,7 @@ PIECE_GAP = 0.03
 # enough that a scenario of a dozen messages loses well under a second.
 QUIET_GAP = 0.05
 LENGTH_HEADER = 10  # bytes of the "length10" framing: the length, as digits, padded
+SMALL_SEGMENT = 536  # TCP segment size of a slow reader: the smallest every IPv4 host takes
 CLOCK = re.compile(r"\b\d\d:\d\d:\d\d\b")  # a {time} in a line: HH:MM:SS
 
 
@@ -93,6 +94,11 @@ class Peer:
         # The protocol puts the server's clock in lines ({time}): every HH:MM:SS in a
         # received line reads as the placeholder, so lines compare as the profile says.
         self.clock = False
+        # Where the server names connections itself (user1, user2…): its name for each
+        # peer, read off the peer's welcome (``named`` matches it, group 1 the name),
+        # shared by the peers of a check; received lines read with the peers' own names.
+        self.named: re.Pattern[str] | None = None
+        self.aliases: dict[str, str] = {}
 
     # -- connecting ----------------------------------------------------------------
 
@@ -106,6 +112,13 @@ class Peer:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if rcvbuf:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                # Small segments keep the buffers towards a slow reader small too (a
+                # few hundred KB on loopback, not several MB): set before connecting.
+                if hasattr(socket, "TCP_MAXSEG"):
+                    try:
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, SMALL_SEGMENT)
+                    except OSError:
+                        pass  # the system does not allow it: the buffers are bigger
             sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 sock.connect((host, port))
@@ -244,12 +257,14 @@ class Peer:
 
         Unframed, two messages sent quickly arrive glued together: when the message
         starts with ``expected``, only that is taken, and the rest is the next one."""
-        raw = self._take_message(deadline)
+        raw = self._take_message(deadline, expected)
         if raw is None:
             return None
         line = raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
         if self.clock:
             line = CLOCK.sub(CLOCK_SHOWN, line)
+        if self.named is not None:
+            line = self._with_own_names(line)
         if (self.framing == "none" and expected and line != expected
                 and line.startswith(expected)):
             self.unread(line[len(expected):])
@@ -258,18 +273,44 @@ class Peer:
             self.transcript.add(self.name, "received", line)
         return line
 
-    def _take_message(self, deadline: float) -> bytes | None:
+    def _with_own_names(self, line: str) -> str:
+        """``line`` with the server's names for the peers replaced by the peers' own;
+        the first welcome this peer gets tells the server's name for it."""
+        assert self.named is not None
+        if self.name not in self.aliases.values():
+            match = self.named.fullmatch(line)
+            if match:
+                self.aliases[match.group(1)] = self.name
+                self.transcript.add(self.name, "note", f"the server calls it {match.group(1)}")
+        for theirs, ours in self.aliases.items():
+            line = re.sub(rf"(?<!\w){re.escape(theirs)}(?!\w)", ours, line)
+        return line
+
+    def _take_message(self, deadline: float, expected: str | None = None) -> bytes | None:
         if self.framing == "length10":
             return self._take_counted(deadline)
+        wanted = expected.encode() if expected and self.framing == "none" else b""
         while True:
+            pending = self.lines.pending
+            if wanted and pending.startswith(wanted) and b"\n" not in pending[:len(wanted)]:
+                # Unframed, the message wanted is there: no need to wait for quiet.
+                del pending[:len(wanted)]
+                return wanted
             raw = self.lines.take_line()
             if raw is not None:
                 return raw  # a newline ends a message in every framing that has one
             if self.framing == "none" and self.lines.pending:
-                # Unframed: the message is what arrived until the line went quiet.
-                while self._fill(min(deadline, time.monotonic() + QUIET_GAP)):
-                    if b"\n" in self.lines.pending:
-                        break
+                # Unframed: the message is what arrived until the line went quiet (or
+                # the connection ended: what came before the end is still a message).
+                try:
+                    while self._fill(min(deadline, time.monotonic() + QUIET_GAP)):
+                        if b"\n" in self.lines.pending or (
+                                wanted and self.lines.pending.startswith(wanted)):
+                            break
+                except Closed:
+                    return self.lines.finish()
+                if wanted and self.lines.pending.startswith(wanted):
+                    continue
                 if b"\n" not in self.lines.pending:
                     return self.lines.finish()
                 continue
@@ -304,6 +345,21 @@ class Peer:
                     return line, False
                 return (rest, True) if accept(rest) else self._unglue(rest, accept, deadline)
         return line, False
+
+    def read_message(self, expected: str, deadline: float) -> str | None:
+        """Unframed, when the message coming is known: as many bytes as ``expected``
+        has (no wait for the line to go quiet), None if they did not come by
+        ``deadline``. Raises Closed if the stream ends first."""
+        size = len(expected.encode())
+        while len(self.lines.pending) < size:
+            if not self._fill(deadline):
+                return None
+        raw = bytes(self.lines.pending[:size])
+        del self.lines.pending[:size]
+        line = raw.decode("utf-8", "backslashreplace")
+        if not self.quiet:
+            self.transcript.add(self.name, "received", line)
+        return line
 
     def unread(self, text: str) -> None:
         """Put ``text`` back in front of what is still to be read (the rest of two
@@ -356,8 +412,12 @@ class Peer:
                 actual="nothing",
             )
         ok = (expected is None or line == expected) and (accept is None or accept(line))
-        if not ok and self.framing == "none" and accept is not None:
-            line, ok = self._unglue(line, accept, start + self.timing.hard)
+        if not ok and self.framing == "none":
+            wanted = accept or (lambda got: got == expected)
+            try:
+                line, ok = self._unglue(line, wanted, start + self.timing.hard)
+            except Closed:
+                ok = False
         if not ok:
             raise Mismatch(f"{self.name} expected {desc} as its next line, but got another"
                            f" line.{why}", expected=shown, actual=line)

@@ -131,6 +131,7 @@ def output_barrier(ctx: Context, nick: str) -> Peer | None:
     program = ctx.server.program
     since = program.line_count()
     peer = ctx.register(nick)
-    pattern = log_pattern(ctx.profile.log_join, nick=nick, ip=HOST, port=peer.local_port)
+    pattern = log_pattern(ctx.profile.log_join, nick=ctx.real_name(nick), ip=HOST,
+                          port=peer.local_port)
     program.wait_line(pattern, time.monotonic() + ctx.timing.hard, since=since)
     return peer

@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from ..actors.fake_client import Closed
+from ..actors.fake_client import Closed, Peer
 from ..context import Context
 from ..failures import CheckFailure, Crashed, Hung, Mismatch, Missing, ResourceLimit
 from ..model import Level
@@ -25,6 +25,10 @@ SLOW_READERS = 3
 SLOW_LINES = 2000
 LINE_BYTES = 4000
 STALL = 1.0
+# Unframed, one message at a time: small enough for a program's recv(1024), and in all
+# far more than the buffers towards a slow reader with small segments hold (~200 KB).
+UNFRAMED_BYTES = 900
+UNFRAMED_TOTAL = 800_000
 CYCLES = 100  # connect / register / leave cycles for the leak check
 # A busy loop is measured over an interval of idleness. On Linux: the time the server's
 # threads spent running *or waiting to run* (grader.probes.cpu), which for a spinning
@@ -44,7 +48,7 @@ POLL = 0.05  # seconds between two readings of the CPU times
 
 @check("server.slow_reader", step=6, points=2,
        depends=["server.broadcast", "server.framing_two_lines"],
-       level=Level.ROBUSTNESS, needs=["framing"], cost=8,
+       level=Level.ROBUSTNESS, cost=8,
        hint=hint("A client that never reads", "§4", "Never wait for one client while"
                  " sending to the others: sendall() or a blocking put() on a full queue"
                  " waits as long as that client does not read."))
@@ -57,6 +61,9 @@ def slow_reader(ctx: Context) -> None:
         ctx.handshake(peer, f"slow{i}")
         ctx.await_joined(peer, [ana, bob])
         slow.append(peer)
+    if ctx.profile.framing != "newline":
+        _one_at_a_time(ctx, ana, bob, slow)
+        return
     # The slow ones never read again. ana sends more than the kernel's buffers and any
     # sensible queue hold for them; bob must get every line, never waiting long.
     pad = "." * (LINE_BYTES - 20)
@@ -104,6 +111,43 @@ def slow_reader(ctx: Context) -> None:
     bob.quiet = False
     ctx.transcript.note(f"bob received all {SLOW_LINES} lines; the longest wait between"
                         f" two was {longest * 1000:.0f} ms")
+
+
+def _one_at_a_time(ctx: Context, ana: Peer, bob: Peer, slow: list[Peer]) -> None:
+    """slow_reader where a message is one send(): ana sends one message at a time, each
+    once bob has it, until far more than the buffers towards the slow ones hold."""
+    limit = ctx.timing.of(STALL)
+    pad = "." * (UNFRAMED_BYTES - 20)
+    count = UNFRAMED_TOTAL // UNFRAMED_BYTES
+    ctx.transcript.note(f"{len(slow)} clients stop reading; ana sends {count} messages of"
+                        f" {UNFRAMED_BYTES} bytes, each once bob has the one before; bob"
+                        f" must receive each within {limit:.1f} s")
+    ana.quiet = bob.quiet = True
+    for i in range(count):
+        text = f"{i:05d} {pad}"
+        ana.send_chat(text, log=False)
+        if ctx.profile.echo:
+            ana.lines.pending.clear()  # ana's own copies: not what this check is about
+        expected = ctx.profile.chat_line("ana", text)
+        try:
+            deadline = time.monotonic() + limit
+            line = (bob.read_message(expected, deadline) if ctx.profile.framing == "none"
+                    else bob.read_line(deadline))
+        except Closed as closed:
+            raise Missing(f"bob's connection was {closed.how} while ana was talking (after"
+                          f" {i} of {count} messages).", expected=f"ana's message number {i}",
+                          actual=f"connection {closed.how}") from None
+        if line is None:
+            raise Hung(f"bob received nothing for {limit:.1f} s after ana's message number"
+                       f" {i} (of {count}, sent one at a time): the chat waited for the"
+                       " clients that do not read. No client that does not read may delay"
+                       " the others.", expected=f"ana's message number {i} within"
+                       f" {limit:.1f} s", actual=f"nothing for {limit:.1f} s")
+        if line != expected:
+            raise Mismatch(f"bob expected ana's message number {i}, but got another one.",
+                           expected=_short(expected), actual=_short(line))
+    ana.quiet = bob.quiet = False
+    ctx.transcript.note(f"bob received all {count} messages")
 
 
 def _short(line: str) -> str:
