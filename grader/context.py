@@ -234,10 +234,30 @@ class Context:
         if self.profile.self_join and self.profile.joined and not self.profile.welcome:
             self._await_own_join(peer, nick)
         if self.profile.welcome:
-            peer.expect_line(self.profile.welcome_line(nick), what="the welcome line",
-                             why=self.rule("the welcome is the first line after the"
-                                           " nickname", "§2"))
+            extra = []
+            if self.profile.name != "chatlab":
+                # Another course's server may announce others' comings and goings
+                # before the welcome: only chatlab's protocol says it is the first line.
+                extra = [(test, "another client's announcement, before the welcome")
+                         for test in self._announcements()] * 3
+                peer.ignore.extend(extra)
+            try:
+                peer.expect_line(self.profile.welcome_line(nick), what="the welcome line",
+                                 why=self.rule("the welcome is the first line after the"
+                                               " nickname", "§2"))
+            finally:
+                peer.ignore = [entry for entry in peer.ignore if entry not in extra]
         return peer
+
+    def _announcements(self) -> list[Callable[[str], bool]]:
+        """Tests for any client's join or leave announcement."""
+        tests = []
+        for template in (self.profile.joined, self.profile.left):
+            if template and "{nick}" in template:
+                marked = self.profile.fill(template.replace("{nick}", "\x00"))
+                pattern = re.compile(re.escape(marked).replace("\x00", r"\S+"))
+                tests.append(lambda line, p=pattern: bool(p.fullmatch(line)))
+        return tests
 
     def _await_own_join(self, peer: Peer, nick: str) -> None:
         """Barrier where the newcomer's own join announcement is all it gets: wait for

@@ -61,6 +61,15 @@ def expect_next(
     desc = what or (repr(expected) if isinstance(expected, str) else None)
     bad = [(_pred(m), msg) for m, msg in forbidden]
     optional_left = [_pred(m) for m in optional]
+    if peer.framing == "none" and optional_left:
+        # Unframed, an optional line may come glued to the one expected: the peer
+        # passes over it (once) as it cuts the two apart.
+        extra = [(test, "a line that may come here") for test in optional_left]
+        peer.ignore[:0] = extra
+        try:
+            return expect_next(peer, expected, forbidden=forbidden, what=what, why=why)
+        finally:
+            peer.ignore = [entry for entry in peer.ignore if entry not in extra]
     while True:
         try:
             return peer.expect_line(accept=accept, what=desc, why=why)

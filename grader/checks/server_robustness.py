@@ -59,6 +59,8 @@ def slow_reader(ctx: Context) -> None:
     for i in range(SLOW_READERS):
         peer = ctx.connect(f"slow{i}", rcvbuf=4096)
         ctx.handshake(peer, f"slow{i}")
+        if ctx.profile.welcome:
+            peer.expect_line(ctx.profile.welcome_line(f"slow{i}"), what="the welcome line")
         ctx.await_joined(peer, [ana, bob])
         slow.append(peer)
     if ctx.profile.framing != "newline":
