@@ -24,6 +24,18 @@ FRAMING_SYNONYMS = {"unframed": "none"}  # what other courses call them
 # (fake peers read every HH:MM:SS in a received line as it).
 CLOCK_SHOWN = "HH:MM:SS"
 DEFAULT_PROFILE = PROFILES_DIR / "chatlab.toml"
+# What the checks that only chatlab's protocol can express need (feature "chatlab:<key>").
+CHATLAB_RULES = {
+    "whisper_errors": "the exact error answers to a wrong whisper",
+    "nicknames": "the exact nickname rules (1-20 letters, digits, _ - .)",
+    "history": "the history replay marked '*** history'",
+    "control_chars": "showing control characters escaped",
+    "commands": "which lines are never chat (empty lines, unknown commands)",
+    "crlf": "dropping the \\r of a line ending in \\r\\n",
+    "invalid_utf8": "the error answer to a line that is not UTF-8",
+    "port_zero": "printing the port the system picked for --port 0",
+    "shutdown": "the '*** server shutting down' notice on SIGINT and SIGTERM",
+}
 
 # TOML [section] -> the fields it holds (field name = key, except where mapped).
 _SECTIONS: dict[str, dict[str, str]] = {
@@ -147,12 +159,57 @@ class Profile:
             "client_prompt": (not self.client_prompt, "client.prompt is empty"),
             "client_disconnected": (not self.client_disconnected, "client.disconnected is empty"),
             "chatlab": (self.name != "chatlab",
-                        "only the chatlab protocol can be cross-played with the reference"),
+                        "cross-play with the reference solution needs chatlab's protocol"),
         }
+        if feature.startswith("chatlab:"):  # a rule only lab/PROTOCOL.md has
+            rule = CHATLAB_RULES[feature.removeprefix("chatlab:")]
+            absent[feature] = (self.name != "chatlab",
+                               f"{rule} is a rule of chatlab's protocol (lab/PROTOCOL.md),"
+                               " which a profile does not describe")
         if feature not in absent:
             raise KeyError(f"unknown profile feature {feature!r}")
         lacking, why = absent[feature]
         return f"profile '{self.name}': {why}" if lacking else None
+
+    # -- words ----------------------------------------------------------------------
+
+    def speak(self, text: str) -> str:
+        """A check's title or hint, written for chatlab, in this profile's formats:
+        its own lines instead of chatlab's, no PROTOCOL.md paragraphs, no notebooks
+        (another course has neither)."""
+        if self.name == "chatlab":
+            return text
+
+        def shown(template: str, fallback: str) -> str:
+            if not template:
+                return fallback
+            return "`" + self.fill(template, nick="<nick>", text="<text>", sender="<nick>",
+                                   nicks="<nicks>") + "`"
+
+        words = {
+            "`*** welcome <nick>`": shown(self.welcome, "a welcome"),
+            "`*** <nick> joined the chat`": shown(self.joined, "an announcement"),
+            "`<nick>: <text>`": shown(self.chat, "the profile's chat format"),
+            "`/quit`": f"`{self.quit}`" if self.quit else "the quit command",
+            "`/users`": f"`{self.users_command}`",
+            "`/w <nick> <text>`": shown(self.whisper, "a whisper"),
+            "`[join]` and `[leave]` lines": "join and leave log lines",
+            "`listening on …`": f"`{self.server_ready}`" if self.server_ready else "its ready line",
+            "the `--nick` nickname": "the nickname",
+            "`--nick`": "a nickname",
+            "'*** error: …'": f"'{self.error_prefix}…'" if self.error_prefix else "an error",
+            "f'[join] {nick} {ip}:{port}'": repr(self.log_join) if self.log_join else "a line",
+            "the [leave] line": "the leave line",
+            "nick + ': ' + text": shown(self.chat, "the chat format"),
+            "/quit": self.quit or "the quit command",
+            "*** error: ": self.error_prefix,
+        }
+        for chatlab, own in words.items():
+            text = text.replace(chatlab, own)
+        text = re.sub(r"^Read notebooks/\S+, section '.*?'(?:, and PROTOCOL\.md [^.]*?)?"
+                      r"\.(?:\s+|$)", "", text)
+        text = re.sub(r"\s*\(?PROTOCOL\.md §[\d–\-, and§]*\)?", "", text)
+        return text
 
     # -- formatting -----------------------------------------------------------------
 

@@ -210,7 +210,9 @@ def run_checks(
     The run is isolated (:func:`grader.harness.isolation.isolated_run`): its programs
     see a private copy of the submission, in a jail, on a loopback of their own where
     the system allows; what was not protected is appended to ``notes``."""
-    specs = list(specs)
+    # Titles and hints in the profile's words (its lines, not chatlab's).
+    specs = [replace(s, title=profile.speak(s.title), hint=profile.speak(s.hint))
+             for s in specs]
     if profile.fixed_port:
         workers = 1  # one port: one server at a time
     with isolated_run(submission.folder, submission.python) as (copy, isolation):

@@ -128,7 +128,7 @@ def burst_order(ctx: Context) -> None:
 
 
 @check("server.crlf", step=2, points=1, depends=["server.broadcast"],
-       needs=["framing", "chatlab"], level=Level.ROBUSTNESS,
+       needs=["framing", "chatlab:crlf"], level=Level.ROBUSTNESS,
        hint=hint("Your turn: `LineBuffer.feed`", "§1", "telnet and `nc -C` end every line"
                  " with '\\r\\n': drop a '\\r' just before the '\\n', also in the"
                  " nickname's line."))
@@ -215,7 +215,7 @@ def line_unended(ctx: Context) -> None:
 
 
 @check("server.invalid_utf8", step=2, points=1, depends=["server.broadcast"],
-       needs=["framing", "chatlab"], level=Level.ROBUSTNESS,
+       needs=["framing", "chatlab:invalid_utf8"], level=Level.ROBUSTNESS,
        hint=hint("Decode whole lines", "§1", "Catch UnicodeDecodeError for that line,"
                  " answer the error, and keep the connection."))
 def invalid_utf8(ctx: Context) -> None:
