@@ -84,8 +84,10 @@ class Context:
         self.said: list[tuple[str, str]] = []  # (nick, text) of every chat line sent
         # The server's names for the peers (assigned_name) -> the peers' own.
         self.aliases: dict[str, str] = {}
-        self._named = re.compile(log_pattern(profile.welcome).replace(r"\S+", r"(\S+)", 1)
-                                 if "{nick}" in profile.welcome else "$^")
+        name = re.escape(profile.assigned_name).replace(re.escape("{n}"), r"\d+")
+        self._named = re.compile(
+            re.escape(profile.fill(profile.welcome.replace("{nick}", "\x00"))).replace(
+                "\x00", f"({name})") if "{nick}" in profile.welcome else "$^")
 
     # -- servers -------------------------------------------------------------------
 

@@ -278,12 +278,12 @@ class Peer:
         the first welcome this peer gets tells the server's name for it."""
         assert self.named is not None
         if self.name not in self.aliases.values():
-            match = self.named.fullmatch(line)
+            match = self.named.match(line)  # a message may be glued after it
             if match:
                 self.aliases[match.group(1)] = self.name
                 self.transcript.add(self.name, "note", f"the server calls it {match.group(1)}")
         for theirs, ours in self.aliases.items():
-            line = re.sub(rf"(?<!\w){re.escape(theirs)}(?!\w)", ours, line)
+            line = re.sub(rf"{re.escape(theirs)}(?!\d)", ours, line)  # user1, not user12
         return line
 
     def _take_message(self, deadline: float, expected: str | None = None) -> bytes | None:
@@ -346,17 +346,23 @@ class Peer:
                 return (rest, True) if accept(rest) else self._unglue(rest, accept, deadline)
         return line, False
 
-    def read_message(self, expected: str, deadline: float) -> str | None:
+    def read_message(self, expected: str, deadline: float, *, wire: str | None = None
+                     ) -> str | None:
         """Unframed, when the message coming is known: as many bytes as ``expected``
-        has (no wait for the line to go quiet), None if they did not come by
+        has on the wire (``wire``, where the server's names differ from the peers'),
+        with no wait for the line to go quiet; None if they did not come by
         ``deadline``. Raises Closed if the stream ends first."""
-        size = len(expected.encode())
+        size = len((wire or expected).encode())
         while len(self.lines.pending) < size:
             if not self._fill(deadline):
                 return None
         raw = bytes(self.lines.pending[:size])
         del self.lines.pending[:size]
         line = raw.decode("utf-8", "backslashreplace")
+        if self.clock:
+            line = CLOCK.sub(CLOCK_SHOWN, line)
+        if self.named is not None:
+            line = self._with_own_names(line)
         if not self.quiet:
             self.transcript.add(self.name, "received", line)
         return line

@@ -133,8 +133,9 @@ def _one_at_a_time(ctx: Context, ana: Peer, bob: Peer, slow: list[Peer]) -> None
         expected = ctx.profile.chat_line("ana", text)
         try:
             deadline = time.monotonic() + limit
-            line = (bob.read_message(expected, deadline) if ctx.profile.framing == "none"
-                    else bob.read_line(deadline))
+            wire = ctx.profile.chat_line(ctx.real_name("ana"), text)
+            line = (bob.read_message(expected, deadline, wire=wire)
+                    if ctx.profile.framing == "none" else bob.read_line(deadline))
         except Closed as closed:
             raise Missing(f"bob's connection was {closed.how} while ana was talking (after"
                           f" {i} of {count} messages).", expected=f"ana's message number {i}",
