@@ -53,7 +53,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Proto:
-    """A fixture's protocol, read from its profile.toml (today's keys and [proposed])."""
+    """A fixture's protocol, read from its profile.toml."""
 
     name: str
     data: dict[str, Any]
