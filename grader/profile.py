@@ -19,7 +19,23 @@ PROFILES_DIR = Path(__file__).parent / "profiles"
 # How messages are delimited: by a newline; not at all (one send() is one message, as
 # most first chat assignments do); by a 10-byte length header (a common tutorial's).
 FRAMINGS = ("newline", "none", "length10")
+FRAMING_SYNONYMS = {"unframed": "none"}  # what other courses call them
+# A line template may hold {time}, the server's clock: it is shown, and matched, as this
+# (fake peers read every HH:MM:SS in a received line as it).
+CLOCK_SHOWN = "HH:MM:SS"
 DEFAULT_PROFILE = PROFILES_DIR / "chatlab.toml"
+# What the checks that only chatlab's protocol can express need (feature "chatlab:<key>").
+CHATLAB_RULES = {
+    "whisper_errors": "the exact error answers to a wrong whisper",
+    "nicknames": "the exact nickname rules (1-20 letters, digits, _ - .)",
+    "history": "the history replay marked '*** history'",
+    "control_chars": "showing control characters escaped",
+    "commands": "which lines are never chat (empty lines, unknown commands)",
+    "crlf": "dropping the \\r of a line ending in \\r\\n",
+    "invalid_utf8": "the error answer to a line that is not UTF-8",
+    "port_zero": "printing the port the system picked for --port 0",
+    "shutdown": "the '*** server shutting down' notice on SIGINT and SIGTERM",
+}
 
 # TOML [section] -> the fields it holds (field name = key, except where mapped).
 _SECTIONS: dict[str, dict[str, str]] = {
@@ -28,6 +44,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "command": "server_command",
         "ready": "server_ready",
         "fixed_port": "fixed_port",
+        "fixed_host": "fixed_host",
         "history_option": "history_option",
     },
     "client": {
@@ -35,8 +52,10 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "command_without_nick": "client_command_prompt",
         "prompt": "client_prompt",
         "disconnected": "client_disconnected",
+        "stdin": "client_stdin",
     },
-    "handshake": {"greeting": "greeting", "register": "register", "welcome": "welcome"},
+    "handshake": {"greeting": "greeting", "register": "register", "welcome": "welcome",
+                  "registers": "registers", "assigned_name": "assigned_name"},
     "chat": {
         "format": "chat",
         "echo": "echo",
@@ -45,12 +64,16 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "framing": "framing",
         "max_line": "max_line",
         "error_prefix": "error_prefix",
+        "chat_out": "chat_out",
+        "self_join": "self_join",
     },
     "log": {"join": "log_join", "leave": "log_leave"},
     "commands": {
         "quit": "quit",
         "users": "users",
+        "users_command": "users_command",
         "users_separator": "users_separator",
+        "quit_reply": "quit_reply",
         "whisper": "whisper",
         "whisper_line": "whisper_line",
         "unknown_command_errors": "unknown_command_errors",
@@ -68,14 +91,18 @@ class Profile:
     server_command: str = "{python} server.py --host {host} --port {port}"
     server_ready: str = "listening on"  # regex on the server's output; "" = probe the port
     fixed_port: int = 0  # the server ignores {port} and always uses this one
+    fixed_host: str = ""  # the address the code hard-codes ("" = whatever it is told)
     history_option: str = "--history {n}"
     client_command: str = "{python} client.py --host {host} --port {port} --nick {nick}"
     client_command_prompt: str = "{python} client.py --host {host} --port {port}"
     client_prompt: str = "Nickname: "  # what the client shows when it asks for a nickname
     client_disconnected: str = "*** disconnected from server"
+    client_stdin: tuple[str, ...] = ()  # lines typed at start ({host}, {port}, {nick})
     greeting: str = ""  # what the server sends before the nickname ("" = client speaks first)
     register: str = "{nick}"  # the line a client sends to register
     welcome: str = "*** welcome {nick}"
+    registers: bool = True  # False: the client never sends a nickname of its own
+    assigned_name: str = ""  # the server names connections itself: "user{n}", n = 1, 2…
     chat: str = "{nick}: {text}"
     echo: bool = False  # the sender gets its own line back
     joined: str = "*** {nick} joined the chat"
@@ -83,11 +110,15 @@ class Profile:
     framing: str = "newline"  # "newline", "none" (one send() = one message) or "length10"
     max_line: int = 4096  # bytes; 0 = no limit to check
     error_prefix: str = "*** error: "
+    chat_out: str = "{text}"  # what a client sends for a chat message ({nick}, {text})
+    self_join: bool = False  # the newcomer receives its own join announcement too
     log_join: str = "[join] {nick} {ip}:{port}"
     log_leave: str = "[leave] {nick} {ip}:{port}"
     quit: str = "/quit"
     users: str = "*** online: {nicks}"
     users_separator: str = ", "
+    users_command: str = "/users"
+    quit_reply: str = ""  # what the server sends after the quit command, before it closes
     whisper: str = "/w {nick} {text}"
     whisper_line: str = "{sender} (whisper): {text}"
     unknown_command_errors: bool = True
@@ -99,9 +130,17 @@ class Profile:
         """Why ``feature`` cannot be checked under this profile, or None if it can."""
         absent = {
             "welcome": (not self.welcome, "handshake.welcome is empty (no welcome line)"),
+            "registers": (not self.registers,
+                          "handshake.registers is false (clients send no nickname)"),
+            "chosen_name": (bool(self.assigned_name),
+                            "handshake.assigned_name is set (the server names clients)"),
             "joined": (not self.joined, "chat.joined is empty (joins are not announced)"),
             "left": (not self.left, "chat.left is empty (leaves are not announced)"),
             "framing": (self.framing != "newline", "chat.framing is not 'newline'"),
+            "segments": (self.framing == "none",
+                         "chat.framing is 'none' (unframed): one recv() is one message, so"
+                         " a message sent in pieces is several and messages sent together"
+                         " are one"),
             "no_echo": (self.echo, "chat.echo is true (the sender gets its own line back)"),
             "echo": (not self.echo, "chat.echo is false"),
             "log": (not (self.log_join and self.log_leave), "the [log] formats are empty"),
@@ -113,35 +152,96 @@ class Profile:
             "unknown_command": (not self.unknown_command_errors,
                                 "commands.unknown_command_errors is false"),
             "nickname_rules": (not self.nickname_rules, "commands.nickname_rules is false"),
-            "nick_option": ("{nick}" not in self.client_command,
-                            "client.command has no {nick} option"),
+            "nick_option": ("{nick}" not in self.client_command
+                            and not any("{nick}" in a for a in self.client_stdin),
+                            "client.command has no {nick} option and client.stdin no"
+                            " {nick} answer"),
             "client_prompt": (not self.client_prompt, "client.prompt is empty"),
             "client_disconnected": (not self.client_disconnected, "client.disconnected is empty"),
             "chatlab": (self.name != "chatlab",
-                        "this checks a rule of the chatlab protocol (lab/PROTOCOL.md) that"
-                        " another protocol need not have"),
+                        "cross-play with the reference solution needs chatlab's protocol"),
         }
+        if feature.startswith("chatlab:"):  # a rule only lab/PROTOCOL.md has
+            rule = CHATLAB_RULES[feature.removeprefix("chatlab:")]
+            absent[feature] = (self.name != "chatlab",
+                               f"{rule} is a rule of chatlab's protocol (lab/PROTOCOL.md),"
+                               " which a profile does not describe")
         if feature not in absent:
             raise KeyError(f"unknown profile feature {feature!r}")
         lacking, why = absent[feature]
         return f"profile '{self.name}': {why}" if lacking else None
 
+    # -- words ----------------------------------------------------------------------
+
+    def speak(self, text: str) -> str:
+        """A check's title or hint, written for chatlab, in this profile's formats:
+        its own lines instead of chatlab's, no PROTOCOL.md paragraphs, no notebooks
+        (another course has neither)."""
+        if self.name == "chatlab":
+            return text
+
+        def shown(template: str, fallback: str) -> str:
+            if not template:
+                return fallback
+            return "`" + self.fill(template, nick="<nick>", text="<text>", sender="<nick>",
+                                   nicks="<nicks>") + "`"
+
+        words = {
+            "`*** welcome <nick>`": shown(self.welcome, "a welcome"),
+            "`*** <nick> joined the chat`": shown(self.joined, "an announcement"),
+            "`<nick>: <text>`": shown(self.chat, "the profile's chat format"),
+            "`/quit`": f"`{self.quit}`" if self.quit else "the quit command",
+            "`/users`": f"`{self.users_command}`",
+            "`/w <nick> <text>`": shown(self.whisper, "a whisper"),
+            "`[join]` and `[leave]` lines": "join and leave log lines",
+            "`listening on …`": f"`{self.server_ready}`" if self.server_ready else "its ready line",
+            "the `--nick` nickname": "the nickname",
+            "`--nick`": "a nickname",
+            "'*** error: …'": f"'{self.error_prefix}…'" if self.error_prefix else "an error",
+            "f'[join] {nick} {ip}:{port}'": repr(self.log_join) if self.log_join else "a line",
+            "the [leave] line": "the leave line",
+            "nick + ': ' + text": shown(self.chat, "the chat format"),
+            "/quit": self.quit or "the quit command",
+            "*** error: ": self.error_prefix,
+        }
+        for chatlab, own in words.items():
+            text = text.replace(chatlab, own)
+        text = re.sub(r"^Read notebooks/\S+, section '.*?'(?:, and PROTOCOL\.md [^.]*?)?"
+                      r"\.(?:\s+|$)", "", text)
+        text = re.sub(r"\s*\(?PROTOCOL\.md §[\d–\-, and§]*\)?", "", text)
+        return text
+
     # -- formatting -----------------------------------------------------------------
 
+    @staticmethod
+    def fill(template: str, **fields: object) -> str:
+        """``template`` with ``fields`` filled in, and ``{time}`` as :data:`CLOCK_SHOWN`."""
+        return template.format(time=CLOCK_SHOWN, **fields)
+
+    @property
+    def clock(self) -> bool:
+        """Whether a line the server sends may carry its clock (``{time}``)."""
+        return any("{time}" in t for t in (self.chat, self.joined, self.left, self.welcome,
+                                            self.whisper_line, self.users))
+
     def chat_line(self, nick: str, text: str) -> str:
-        return self.chat.format(nick=nick, text=text)
+        return self.fill(self.chat, nick=nick, text=text)
 
     def joined_line(self, nick: str) -> str:
-        return self.joined.format(nick=nick)
+        return self.fill(self.joined, nick=nick)
 
     def left_line(self, nick: str) -> str:
-        return self.left.format(nick=nick)
+        return self.fill(self.left, nick=nick)
 
     def welcome_line(self, nick: str) -> str:
-        return self.welcome.format(nick=nick)
+        return self.fill(self.welcome, nick=nick)
 
     def register_line(self, nick: str) -> str:
-        return self.register.format(nick=nick)
+        return self.fill(self.register, nick=nick)
+
+    def chat_sent(self, nick: str, text: str) -> str:
+        """What a client sends for the chat message ``text``."""
+        return self.fill(self.chat_out, nick=nick, text=text)
 
 
 def log_pattern(template: str, *, nick: str | None = None, ip: str | None = None,
@@ -185,9 +285,16 @@ def load_profile(path: str | Path | None = None) -> Profile:
         else:
             raise ValueError(f"{path}: unknown top-level key {key!r}")
     for name, value in values.items():
+        if str(types[name]) == "tuple[str, ...]":
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ValueError(f"{path}: {name} must be a list of strings, not {value!r}")
+            values[name] = tuple(value)
+            continue
         wanted = {"bool": bool, "int": int, "str": str}[str(types[name])]
         if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
             raise ValueError(f"{path}: {name} must be a {wanted.__name__}, not {value!r}")
+    if "framing" in values:
+        values["framing"] = FRAMING_SYNONYMS.get(values["framing"], values["framing"])
     if values.get("framing", "newline") not in FRAMINGS:
         raise ValueError(f"{path}: chat.framing must be one of {', '.join(FRAMINGS)},"
                          f" not {values['framing']!r}")

@@ -1,7 +1,8 @@
 """Running checks: dependency order, skips with reasons, timing, and never a silent error.
 
 Checks run in worker threads, each as soon as the checks it depends on have finished;
-a check whose dependency did not pass is skipped with the reason. A check may run on a
+a check whose dependency did not pass is skipped with the reason. A check the protocol
+profile cannot express is not applicable, with its reason, before any of that. A check may run on a
 server that earlier checks passed on (:mod:`grader.harness.servers`); if it fails there, it is
 run again on a fresh server and that verdict is the one reported, so sharing servers
 saves process starts and never changes a grade. A check marked
@@ -43,6 +44,17 @@ OUTPUT_SETTLE = 1.0
 CRASH_SETTLE = 1.5
 
 Progress = Callable[[CheckResult], None]
+
+
+def _not_applicable(spec: CheckSpec, profile: Profile) -> str | None:
+    """Why the profile cannot express ``spec`` (its first missing feature), or None.
+    Decided before any dependency: a check this protocol has no use for is not
+    applicable whatever the checks before it did, and its points leave the maximum."""
+    for feature in spec.needs:
+        why = profile.missing(feature)
+        if why:
+            return why
+    return None
 
 
 def _skip_reason(spec: CheckSpec, results: dict[str, CheckResult],
@@ -88,11 +100,10 @@ def _attempt(
         id=spec.id, title=spec.title, level=spec.level, step=spec.step,
         status=Status.PASSED, max_points=spec.points, hint=spec.hint,
     )
-    for feature in spec.needs:
-        why = profile.missing(feature)
-        if why:
-            result.status, result.reason, result.points = Status.NOT_APPLICABLE, why, 0.0
-            return result, False
+    why = _not_applicable(spec, profile)
+    if why:
+        result.status, result.reason, result.points = Status.NOT_APPLICABLE, why, 0.0
+        return result, False
     ctx = Context(submission, profile, timing, pool=pool, reaper=reaper,
                   share=share and not spec.own_server)
     if live is not None:
@@ -199,7 +210,9 @@ def run_checks(
     The run is isolated (:func:`grader.harness.isolation.isolated_run`): its programs
     see a private copy of the submission, in a jail, on a loopback of their own where
     the system allows; what was not protected is appended to ``notes``."""
-    specs = list(specs)
+    # Titles and hints in the profile's words (its lines, not chatlab's).
+    specs = [replace(s, title=profile.speak(s.title), hint=profile.speak(s.hint))
+             for s in specs]
     if profile.fixed_port:
         workers = 1  # one port: one server at a time
     with isolated_run(submission.folder, submission.python) as (copy, isolation):
@@ -247,6 +260,16 @@ class _Scheduler:
         """Start or skip what can be; True if anything changed. Holds the lock."""
         changed = False
         for spec in list(self.pending):
+            why = _not_applicable(spec, self.args[1])
+            if why is not None:  # before any dependency: nothing to wait for
+                self.pending.remove(spec)
+                self._record(spec, CheckResult(
+                    id=spec.id, title=spec.title, level=spec.level, step=spec.step,
+                    status=Status.NOT_APPLICABLE, max_points=spec.points, points=0.0,
+                    reason=why, hint=spec.hint,
+                ))
+                changed = True
+                continue
             if any(d not in self.results for d in spec.depends):
                 continue
             reason = _skip_reason(spec, self.results, self.titles)

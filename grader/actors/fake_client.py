@@ -14,6 +14,7 @@ The same class wraps the grader's end of a connection in the fake server.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import struct
 import time
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 from ..failures import Hung, Mismatch, Missing, TooSlow, Unexpected
 from ..probes.tcp_queue import wait_read
-from ..profile import FRAMINGS
+from ..profile import CLOCK_SHOWN, FRAMINGS
 from ..streams import LineSplitter
 from ..timing import Timing
 from .transcript import Transcript
@@ -35,6 +36,8 @@ PIECE_GAP = 0.03
 # enough that a scenario of a dozen messages loses well under a second.
 QUIET_GAP = 0.05
 LENGTH_HEADER = 10  # bytes of the "length10" framing: the length, as digits, padded
+SMALL_SEGMENT = 536  # TCP segment size of a slow reader: the smallest every IPv4 host takes
+CLOCK = re.compile(r"\b\d\d:\d\d:\d\d\b")  # a {time} in a line: HH:MM:SS
 
 
 class Closed(Exception):  # noqa: N818 - an event, not an error
@@ -85,6 +88,17 @@ class Peer:
         # Lines to skip once each when expecting: side effects of a mistake that another
         # check grades (an echo, a self-announcement), so each check fails for one reason.
         self.ignore: list[tuple[Callable[[str], bool], str]] = []  # (line test, why)
+        # What a chat message is on the wire when it is not the bare text (a profile's
+        # chat_out, "mensagem={text}"); the nickname is this peer's name.
+        self.chat_out = "{text}"
+        # The protocol puts the server's clock in lines ({time}): every HH:MM:SS in a
+        # received line reads as the placeholder, so lines compare as the profile says.
+        self.clock = False
+        # Where the server names connections itself (user1, user2…): its name for each
+        # peer, read off the peer's welcome (``named`` matches it, group 1 the name),
+        # shared by the peers of a check; received lines read with the peers' own names.
+        self.named: re.Pattern[str] | None = None
+        self.aliases: dict[str, str] = {}
 
     # -- connecting ----------------------------------------------------------------
 
@@ -98,6 +112,13 @@ class Peer:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if rcvbuf:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                # Small segments keep the buffers towards a slow reader small too (a
+                # few hundred KB on loopback, not several MB): set before connecting.
+                if hasattr(socket, "TCP_MAXSEG"):
+                    try:
+                        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, SMALL_SEGMENT)
+                    except OSError:
+                        pass  # the system does not allow it: the buffers are bigger
             sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 sock.connect((host, port))
@@ -154,6 +175,27 @@ class Peer:
         else:
             self.send(raw + b"\n", log=log)
         self._sent = True
+
+    def encode(self, text: str) -> bytes:
+        """``text`` as one framed message on the wire (see :meth:`send_line`)."""
+        raw = text.encode()
+        if self.framing == "length10":
+            return f"{len(raw):<{LENGTH_HEADER}}".encode() + raw
+        return raw if self.framing == "none" else raw + b"\n"
+
+    def send_chat(self, text: str, *, log: bool = True) -> None:
+        """Send the chat message ``text`` the way the protocol's client does."""
+        self.send_line(self.chat_out.format(nick=self.name, text=text), log=log)
+
+    def closed_by_other(self, deadline: float) -> bool:
+        """Read (and drop) what arrives until ``deadline``; True if the other side
+        closed or reset the connection by then."""
+        try:
+            while self._fill(deadline):
+                self.lines.finish()
+        except Closed:
+            return True
+        return False
 
     def send_pieces(self, pieces: list[bytes], *, log: bool = True) -> None:
         """Send ``pieces`` one by one, each once the other end has read (``recv()``
@@ -215,10 +257,14 @@ class Peer:
 
         Unframed, two messages sent quickly arrive glued together: when the message
         starts with ``expected``, only that is taken, and the rest is the next one."""
-        raw = self._take_message(deadline)
+        raw = self._take_message(deadline, expected)
         if raw is None:
             return None
         line = raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
+        if self.clock:
+            line = CLOCK.sub(CLOCK_SHOWN, line)
+        if self.named is not None:
+            line = self._with_own_names(line)
         if (self.framing == "none" and expected and line != expected
                 and line.startswith(expected)):
             self.unread(line[len(expected):])
@@ -227,18 +273,44 @@ class Peer:
             self.transcript.add(self.name, "received", line)
         return line
 
-    def _take_message(self, deadline: float) -> bytes | None:
+    def _with_own_names(self, line: str) -> str:
+        """``line`` with the server's names for the peers replaced by the peers' own;
+        the first welcome this peer gets tells the server's name for it."""
+        assert self.named is not None
+        if self.name not in self.aliases.values():
+            match = self.named.match(line)  # a message may be glued after it
+            if match:
+                self.aliases[match.group(1)] = self.name
+                self.transcript.add(self.name, "note", f"the server calls it {match.group(1)}")
+        for theirs, ours in self.aliases.items():
+            line = re.sub(rf"{re.escape(theirs)}(?!\d)", ours, line)  # user1, not user12
+        return line
+
+    def _take_message(self, deadline: float, expected: str | None = None) -> bytes | None:
         if self.framing == "length10":
             return self._take_counted(deadline)
+        wanted = expected.encode() if expected and self.framing == "none" else b""
         while True:
+            pending = self.lines.pending
+            if wanted and pending.startswith(wanted) and b"\n" not in pending[:len(wanted)]:
+                # Unframed, the message wanted is there: no need to wait for quiet.
+                del pending[:len(wanted)]
+                return wanted
             raw = self.lines.take_line()
             if raw is not None:
                 return raw  # a newline ends a message in every framing that has one
             if self.framing == "none" and self.lines.pending:
-                # Unframed: the message is what arrived until the line went quiet.
-                while self._fill(min(deadline, time.monotonic() + QUIET_GAP)):
-                    if b"\n" in self.lines.pending:
-                        break
+                # Unframed: the message is what arrived until the line went quiet (or
+                # the connection ended: what came before the end is still a message).
+                try:
+                    while self._fill(min(deadline, time.monotonic() + QUIET_GAP)):
+                        if b"\n" in self.lines.pending or (
+                                wanted and self.lines.pending.startswith(wanted)):
+                            break
+                except Closed:
+                    return self.lines.finish()
+                if wanted and self.lines.pending.startswith(wanted):
+                    continue
                 if b"\n" not in self.lines.pending:
                     return self.lines.finish()
                 continue
@@ -254,6 +326,46 @@ class Peer:
         message = bytes(pending[LENGTH_HEADER:LENGTH_HEADER + size])
         del pending[:LENGTH_HEADER + size]
         return message
+
+    def _unglue(self, line: str, accept: Callable[[str], bool], deadline: float
+                ) -> tuple[str, bool]:
+        """Unframed, two messages sent quickly arrive as one: if a front part of
+        ``line`` is the message wanted, or one to pass over, take it and leave the rest
+        to be read next. Returns the line to judge and whether it is the one wanted."""
+        for cut in range(1, len(line)):
+            front = line[:cut]
+            if accept(front):
+                self.unread(line[cut:])
+                return front, True
+            if any(skip(front) for skip, _ in self.ignore):
+                self._ignored(front)
+                self.unread(line[cut:])
+                rest = self.read_line(deadline)
+                if rest is None:
+                    return line, False
+                return (rest, True) if accept(rest) else self._unglue(rest, accept, deadline)
+        return line, False
+
+    def read_message(self, expected: str, deadline: float, *, wire: str | None = None
+                     ) -> str | None:
+        """Unframed, when the message coming is known: as many bytes as ``expected``
+        has on the wire (``wire``, where the server's names differ from the peers'),
+        with no wait for the line to go quiet; None if they did not come by
+        ``deadline``. Raises Closed if the stream ends first."""
+        size = len((wire or expected).encode())
+        while len(self.lines.pending) < size:
+            if not self._fill(deadline):
+                return None
+        raw = bytes(self.lines.pending[:size])
+        del self.lines.pending[:size]
+        line = raw.decode("utf-8", "backslashreplace")
+        if self.clock:
+            line = CLOCK.sub(CLOCK_SHOWN, line)
+        if self.named is not None:
+            line = self._with_own_names(line)
+        if not self.quiet:
+            self.transcript.add(self.name, "received", line)
+        return line
 
     def unread(self, text: str) -> None:
         """Put ``text`` back in front of what is still to be read (the rest of two
@@ -306,6 +418,12 @@ class Peer:
                 actual="nothing",
             )
         ok = (expected is None or line == expected) and (accept is None or accept(line))
+        if not ok and self.framing == "none":
+            wanted = accept or (lambda got: got == expected)
+            try:
+                line, ok = self._unglue(line, wanted, start + self.timing.hard)
+            except Closed:
+                ok = False
         if not ok:
             raise Mismatch(f"{self.name} expected {desc} as its next line, but got another"
                            f" line.{why}", expected=shown, actual=line)
@@ -353,6 +471,18 @@ class Peer:
 
     # -- ending --------------------------------------------------------------------
 
+    def _discard_unread(self) -> None:
+        """Read what has arrived and not been read: closing a socket with unread data
+        sends a reset, not an end-of-stream, and a close must be a close."""
+        if self.sock is None or self.sock.fileno() == -1 or self.eof:
+            return
+        try:
+            self.sock.setblocking(False)
+            while self.sock.recv(65536):
+                pass
+        except OSError:
+            pass  # nothing more has arrived (or the connection is already gone)
+
     def reset(self) -> None:
         """Abort the connection with a TCP reset (what a killed process may cause)."""
         if self.sock is None:
@@ -367,6 +497,7 @@ class Peer:
             return
         if log and self.sock.fileno() != -1 and not self.eof:
             self.transcript.add(self.name, "closed", "the connection")
+        self._discard_unread()
         try:
             self.sock.close()
         except OSError as error:  # pragma: no cover - close of a socket hardly fails

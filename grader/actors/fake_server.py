@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import time
 
@@ -23,9 +24,21 @@ class FakeServer:
         self.host = host
         # A client that hard-codes its server's address gets it (the run has a loopback
         # of its own, so the port is free); others are told a free one.
-        self.listener = socket.create_server((host, port), backlog=8)
+        self.listener = self._listen(host, port, time.monotonic() + timing.start)
         self.port: int = self.listener.getsockname()[1]
         self.peers: list[Peer] = []
+
+    @staticmethod
+    def _listen(host: str, port: int, deadline: float) -> socket.socket:
+        """Listen on ``host``:``port``; a fixed port may still be held by the server of
+        the check before (being stopped): wait for it, until ``deadline``."""
+        while True:
+            try:
+                return socket.create_server((host, port), backlog=8)
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or not port or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)  # the other program is exiting: its port is freed then
 
     def accept(self, *, is_alive=None) -> Peer:
         """Wait for the client to connect: as long as a program gets to start (a client

@@ -38,8 +38,12 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
     for client, mark in zip(clients[1:], marks[1:], strict=True):
         client.expect_screen(text, since=mark, what=f"{first.name}'s line {text!r}")
     mark = first.cursor()
-    last.type_line(ctx.profile.quit)
-    await_exit(last, 1.0, f"typing {ctx.profile.quit!r}")
+    if ctx.profile.quit:
+        last.type_line(ctx.profile.quit)
+        await_exit(last, 1.0, f"typing {ctx.profile.quit!r}")
+    else:  # no quit command: the user leaves with Ctrl-D
+        last.type_eof()
+        await_exit(last, 1.0, "Ctrl-D")
     first.expect_screen(ctx.profile.left_line(last.name), since=mark,
                         what=f"the announcement that {last.name} left")
     for client in clients:
@@ -49,7 +53,7 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
 
 @check("e2e.chat", step=STEP, points=2,
        depends=["server.broadcast", "server.join_announced", *E2E_DEPS],
-       needs=["nick_option", "joined", "left", "quit"], cost=4,
+       needs=["nick_option", "joined", "left"], cost=4,
        hint=hint("Putting it together", "§9", "Run your server and three clients in"
                  " three terminals and replay the scenario below."))
 def chat(ctx: Context) -> None:

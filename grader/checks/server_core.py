@@ -48,6 +48,9 @@ def concurrent(ctx: Context) -> None:
     # stuck reading it. (It sends nothing at all, so a framing mistake cannot turn it
     # into a registered client and change this check's verdict.)
     ctx.connect("silent")
+    # A server that answers only after the soft deadline fails as too slow anyway: a
+    # server stuck on the silent client is reported without waiting any longer.
+    ctx.timing = ctx.timing.impatient()
     ana, bob = ctx.room("ana", "bob")
     ctx.say(ana, "can you hear me while silent is connected?")
     with impatient(bob):
@@ -105,9 +108,9 @@ def prefix(ctx: Context) -> None:
 def no_echo(ctx: Context) -> None:
     """the sender does not get its own line back"""
     ana, bob = ctx.room("ana", "bob")
-    ana.send_line("ping from ana")
+    ana.send_chat("ping from ana")
     ctx.expect_chat(bob, "ana", "ping from ana")
-    bob.send_line("pong from bob")
+    bob.send_chat("pong from bob")
     expect_next(ana, ctx.chat("bob", "pong from bob"),
                 what=repr(ctx.profile.chat_line("bob", "pong from bob")),
                 forbidden=[(ctx.chat("ana", "ping from ana"),
@@ -122,7 +125,12 @@ def no_replay(ctx: Context) -> None:
     """a newcomer never receives lines sent before it registered, even if connected before"""
     # Connected before anyone else (so accepted before them) and registered only later: a
     # connection that has not sent its nickname yet is no member and gets no chat line.
-    lurker = ctx.connect("lurker") if ctx.profile.welcome else None
+    # (Not where the server speaks first: one that asks in its accept loop would wait
+    # for the lurker, which is server.concurrent's business.)
+    # Nor where there is no registration to wait for: every connection is a member.
+    registration = ctx.profile.registers and not ctx.profile.assigned_name
+    lurker = (ctx.connect("lurker") if ctx.profile.welcome and not ctx.profile.greeting
+              and registration else None)
     ana, bob = ctx.room("ana", "bob")
     old_text = "said before cid came"
     ctx.say(ana, old_text)
@@ -194,13 +202,13 @@ def leave_reset(ctx: Context) -> None:
     _leave(ctx, "reset")
 
 
-@check("server.survives_reset", step=6, points=3, depends=["server.broadcast"],
+@check("server.survives_reset", step=6, points=3, depends=["server.starts"],
        hint=hint("Connection reset", "§4", "Sending to a client that just vanished raises"
                  " an error too: catch it, so the sender's thread keeps going."))
 def survives_reset(ctx: Context) -> None:
     """after a client's connection is reset, the server keeps serving the others"""
     program = ctx.server.program
-    bob, cid = ctx.room("bob", "cid")
+    bob, cid = ctx.register("bob"), ctx.register("cid")
     left = ctx.profile.left_line
     for peer in (bob, cid):  # leaves are server.leave_reset's business, not this check's
         for nick in ("ana", "dan"):
@@ -211,7 +219,6 @@ def survives_reset(ctx: Context) -> None:
         """Register ``nick``; also the server threads that appeared for it."""
         before = thread_ids(program.pid)
         peer = ctx.register(nick)
-        ctx.await_joined(peer, [bob, cid])
         return peer, thread_ids(program.pid) - before
 
     # 1. ana's connection is reset while nobody writes to it: the server's read on it
@@ -221,18 +228,23 @@ def survives_reset(ctx: Context) -> None:
     ana.reset()
     settled = await_threads_gone(ctx, ana_threads, time.monotonic() + ctx.timing.hard)
     if not ana_threads and ctx.profile.log_leave:  # no thread per client: the log says
-        program.wait_line(log_pattern(ctx.profile.log_leave, nick="ana", ip=HOST, port=port),
+        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("ana"), ip=HOST,
+                                      port=port),
                           time.monotonic() + ctx.timing.soft, since=since)
     # 2. dan's connection is reset and bob talks at once: one line at a time, each
     #    received before the next is sent; the first makes the server write to dan's
     #    broken connection.
+    #    Whether cid gets the lines is server.broadcast's business: this check needs
+    #    only that the server, and bob's connection, live on.
     dan, dan_threads = newcomer("dan")
     dan.reset()
     for i in range(10):
-        text = f"after the reset {i}"
-        ctx.say(bob, text)
-        ctx.expect_chat(cid, "bob", text,
-                        why="bob keeps talking right after a connection was reset.")
+        bob.send_chat(f"after the reset {i}")
+    if bob.closed_by_other(time.monotonic() + ctx.timing.soft):
+        raise Missing("The server closed bob's connection after bob talked right after"
+                      " dan's connection was reset: an error sending to dan must not end"
+                      " bob's session.", expected="bob's connection open",
+                      actual=f"connection {bob.eof}")
     if settled:  # a server whose threads never end is server.no_leak's business
         await_threads_gone(ctx, dan_threads, time.monotonic() + ctx.timing.hard)
     # Barrier: the server's threads for ana and dan have ended (a thread that dies of an
@@ -259,9 +271,10 @@ def log_lines(ctx: Context) -> None:
 
     def expect_log(template: str, nick: str, how: str) -> None:
         port = ports[nick]
-        wanted = template.format(nick=nick, ip=HOST, port=port)
+        wanted = template.format(nick=ctx.real_name(nick), ip=HOST, port=port)
         # Within the soft deadline, the time any answer is given (grader.timing).
-        if not program.wait_line(log_pattern(template, nick=nick, ip=HOST, port=port),
+        if not program.wait_line(log_pattern(template, nick=ctx.real_name(nick), ip=HOST,
+                                             port=port),
                                  time.monotonic() + ctx.timing.soft):
             label = template.split()[0]
             lines = [ln for ln in program.output().splitlines() if label in ln]

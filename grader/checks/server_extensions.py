@@ -50,7 +50,7 @@ def users(ctx: Context) -> None:
     """`/users` lists every registered nickname, sorted, and no one who left"""
     ctx.connect("lurker")  # connected, no nickname yet: not registered, not listed
     bob, ana, zed = ctx.room("bob", "ana", "Zed")
-    ana.send_line("/users")
+    ana.send_line(ctx.profile.users_command)
     online = ctx.profile.users.format
     nicks = ctx.profile.users_separator.join(sorted(["bob", "ana", "Zed"]))
     ana.expect_line(online(nicks=nicks),
@@ -59,7 +59,7 @@ def users(ctx: Context) -> None:
     quit_peer(ctx, zed)
     for peer in (ana, bob):
         peer.expect_line(ctx.profile.left_line("Zed"), what="the announcement that Zed left")
-    ana.send_line("/users")
+    ana.send_line(ctx.profile.users_command)
     ana.expect_line(online(nicks=ctx.profile.users_separator.join(["ana", "bob"])),
                     why="Zed has left: only the clients still connected are listed.")
 
@@ -86,7 +86,7 @@ def whisper(ctx: Context) -> None:
 
 
 @check("server.whisper_errors", step=7, points=1, depends=["server.whisper"], level=EXT,
-       needs=["whisper", "chatlab"],
+       needs=["whisper", "chatlab:whisper_errors"],
        hint=hint("Whispers: `/w <nick> <text>`", "§5",
                  "Answer the sender with '*** error: …' and keep going."))
 def whisper_errors(ctx: Context) -> None:
@@ -160,7 +160,7 @@ def nick_taken(ctx: Context) -> None:
 
 
 @check("server.nick_invalid", step=7, points=1, depends=["server.broadcast"], level=EXT,
-       needs=["nickname_rules", "chatlab"],
+       needs=["nickname_rules", "chatlab:nicknames"],
        hint=hint("Nicknames", "§2", "1–20 characters: letters, digits, _ - . only. Test"
                  " what each character *is* (allowed kinds), not a list of bad ones."))
 def nick_invalid(ctx: Context) -> None:
@@ -177,7 +177,7 @@ def nick_invalid(ctx: Context) -> None:
 
 
 @check("server.nick_valid", step=7, points=1, depends=["server.welcome"], level=EXT,
-       needs=["nickname_rules", "chatlab"],
+       needs=["nickname_rules", "chatlab:nicknames"],
        hint=hint("Nicknames: the rules", "§2", "Letters of *any* alphabet (str.isalnum()),"
                  " digits, _ - and ., up to 20 characters: count characters, not bytes."))
 def nick_valid(ctx: Context) -> None:
@@ -196,7 +196,7 @@ def nick_valid(ctx: Context) -> None:
 
 
 @check("server.history", step=7, points=1, depends=["server.broadcast"], level=EXT,
-       needs=["history", "chatlab"],
+       needs=["history", "chatlab:history"],
        hint=hint("History", "§6", "Keep the last N chat lines in a deque(maxlen=N); send"
                  " them to a newcomer just before its welcome."))
 def history(ctx: Context) -> None:
@@ -216,7 +216,7 @@ def history(ctx: Context) -> None:
 
 
 @check("server.history_only_chat", step=7, points=1, depends=["server.history"], level=EXT,
-       needs=["history", "chatlab"],
+       needs=["history", "chatlab:history"],
        hint=hint("History", "§6", "Remember a line where you broadcast public chat, as it"
                  " was broadcast: never in the whisper, command or notice code."))
 def history_only_chat(ctx: Context) -> None:
@@ -266,7 +266,7 @@ def history_only_chat(ctx: Context) -> None:
 
 
 @check("server.history_off", step=7, points=1, depends=["server.broadcast"], level=EXT,
-       needs=["history", "chatlab"],
+       needs=["history", "chatlab:history"],
        hint=hint("History", "§6", "--history 0 means no history at all, like no option:"
                  " keep nothing and replay nothing."))
 def history_off(ctx: Context) -> None:

@@ -70,7 +70,7 @@ def _expect_escaped(peer: Peer, prefix: str, what: str) -> None:
 
 
 @check("server.control_chars", step=4, points=1, depends=["server.broadcast"],
-       needs=["chatlab"], level=Level.ROBUSTNESS,
+       needs=["chatlab:control_chars"], level=Level.ROBUSTNESS,
        hint=hint("Broadcast", "§1", "Pass the text through printable() from protocol.py"
                  " before you build the line others receive (whispers too)."))
 def control_chars(ctx: Context) -> None:
@@ -99,7 +99,7 @@ def _refused(ctx: Context, name: str, nick: str, text: str) -> Peer:
 
 
 @check("server.never_broadcast", step=7, points=1, depends=["server.users"],
-       needs=["chatlab"], level=Level.EXTENSION,
+       needs=["chatlab:commands"], level=Level.EXTENSION,
        hint=hint("Commands: lines that start with `/`", "§2, §3 and §5", "Only a registered"
                  " client's non-empty line that does not start with '/' is chat; stop"
                  " reading a connection as soon as its nickname is refused."))

@@ -8,7 +8,7 @@ from ..model import Level
 from ..registry import check
 from .common import error_reply, expect_next, hint, impatient, send_registration
 
-FRAMING = ["framing"]
+FRAMING = ["segments"]  # messages cut or glued on purpose: newline or length10 framing
 LINE_TOO_LONG = "line too long"  # PROTOCOL.md §1
 INVALID_UTF8 = "invalid UTF-8, line ignored"
 
@@ -20,11 +20,11 @@ INVALID_UTF8 = "invalid UTF-8, line ignored"
 def two_lines(ctx: Context) -> None:
     """two lines arriving in one TCP segment are two chat lines"""
     ana, bob = ctx.room("ana", "bob")
-    ana.send(b"first of two\nsecond of two\n")
+    ana.send(ana.encode("first of two") + ana.encode("second of two"))
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", "first of two")
         ctx.expect_chat(ana, "ana", "second of two")
-    why = "ana sent 'first of two\\nsecond of two\\n' in a single send()."
+    why = "ana sent the messages 'first of two' and 'second of two' in a single send()."
     expect_next(bob, ctx.chat("ana", "first of two"),
                 what=repr(ctx.profile.chat_line("ana", "first of two")),
                 forbidden=[(lambda line: line.endswith("second of two")
@@ -40,7 +40,9 @@ def two_lines(ctx: Context) -> None:
 def split_line(ctx: Context) -> None:
     """one line sent in three pieces arrives as one chat line"""
     ana, bob = ctx.room("ana", "bob")
-    ana.send_pieces([b"this line ", b"comes in ", b"three pieces\n"])
+    raw = ana.encode("this line comes in three pieces")
+    start = raw.index(b"this line")  # after a length header, if there is one
+    ana.send_pieces([raw[:start + 10], raw[start + 10:start + 19], raw[start + 19:]])
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", "this line comes in three pieces")
     ctx.expect_chat(bob, "ana", "this line comes in three pieces",
@@ -55,7 +57,7 @@ def byte_by_byte(ctx: Context) -> None:
     ana, bob = ctx.room("ana", "bob")
     text = "byte by byte"
     ctx.transcript.note(f"ana sends {text!r} + '\\n' one byte per send()")
-    ana.send_pieces([bytes([byte]) for byte in (text + "\n").encode()], log=False)
+    ana.send_pieces([bytes([byte]) for byte in ana.encode(text)], log=False)
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", text)
     ctx.expect_chat(bob, "ana", text, why="ana sent it one byte at a time.")
@@ -69,7 +71,7 @@ def utf8_split(ctx: Context) -> None:
     """a UTF-8 character cut between two segments arrives intact"""
     ana, bob = ctx.room("ana", "bob")
     text = "olá ação 李雷 ✓"
-    raw = (text + "\n").encode()
+    raw = ana.encode(text)
     cut = raw.index("ç".encode()) + 1  # in the middle of the two bytes of 'ç'
     ana.send_pieces([raw[:cut], raw[cut:]])
     if ctx.profile.echo:
@@ -90,7 +92,7 @@ def nick_and_line(ctx: Context) -> None:
     ana, bob = ctx.room("ana", "bob")
     cid = ctx.connect("cid")
     text = "my first line came with my nickname"
-    send_registration(ctx, cid, "cid", text.encode() + b"\n")
+    send_registration(ctx, cid, "cid", cid.encode(text))
     ctx.said.append(("cid", text))
     why = "cid sent its nickname and its first chat line in a single send()."
     if ctx.profile.welcome:
@@ -115,7 +117,7 @@ def burst_order(ctx: Context) -> None:
     ana, bob, cid = ctx.room("ana", "bob", "cid")
     texts = [f"burst line {i:03d}" for i in range(300)]
     ctx.transcript.note("ana sends 300 lines 'burst line 000' … 'burst line 299' at once")
-    ana.send("".join(t + "\n" for t in texts).encode(), log=False)
+    ana.send(b"".join(ana.encode(t) for t in texts), log=False)
     for receiver in (bob, cid):
         receiver.quiet = True
         for text in texts:
@@ -126,7 +128,7 @@ def burst_order(ctx: Context) -> None:
 
 
 @check("server.crlf", step=2, points=1, depends=["server.broadcast"],
-       needs=["framing", "chatlab"], level=Level.ROBUSTNESS,
+       needs=["framing", "chatlab:crlf"], level=Level.ROBUSTNESS,
        hint=hint("Your turn: `LineBuffer.feed`", "§1", "telnet and `nc -C` end every line"
                  " with '\\r\\n': drop a '\\r' just before the '\\n', also in the"
                  " nickname's line."))
@@ -213,7 +215,7 @@ def line_unended(ctx: Context) -> None:
 
 
 @check("server.invalid_utf8", step=2, points=1, depends=["server.broadcast"],
-       needs=["framing", "chatlab"], level=Level.ROBUSTNESS,
+       needs=["framing", "chatlab:invalid_utf8"], level=Level.ROBUSTNESS,
        hint=hint("Decode whole lines", "§1", "Catch UnicodeDecodeError for that line,"
                  " answer the error, and keep the connection."))
 def invalid_utf8(ctx: Context) -> None:

@@ -28,7 +28,7 @@ def _status(status: int) -> str:
     return f"status {status}, that is killed by {name}"
 
 
-@check("server.port_zero", step=1, points=1, depends=["server.starts"], needs=["chatlab"],
+@check("server.port_zero", step=1, points=1, depends=["server.starts"], needs=["chatlab:port_zero"],
        hint=hint("Listening", "§7", "With --port 0 the system picks the port: print the one"
                  " getsockname() returns, not the 0 you were given."))
 def port_zero(ctx: Context) -> None:
@@ -115,7 +115,7 @@ def _expect_gone(ctx: Context, peer: Peer, name: str) -> None:
                    expected="the connection closed", actual="still open")
 
 
-@check("server.shutdown", step=6, points=1, depends=["server.welcome"], needs=["chatlab"],
+@check("server.shutdown", step=6, points=1, depends=["server.welcome"], needs=["chatlab:shutdown"],
        level=Level.ROBUSTNESS, own_server=True,
        hint=hint("Cleaning up", "§7", "Turn SIGTERM into the same clean stop as Ctrl-C"
                  " (signal.signal(signal.SIGTERM, ...)): goodbye to every client, close, exit 0."))
@@ -125,7 +125,7 @@ def shutdown(ctx: Context) -> None:
 
 
 @check("server.shutdown_sigint", step=6, points=1, depends=["server.welcome"],
-       needs=["chatlab"], level=Level.ROBUSTNESS, own_server=True,
+       needs=["chatlab:shutdown"], level=Level.ROBUSTNESS, own_server=True,
        hint=hint("Cleaning up", "§7", "Ctrl-C raises KeyboardInterrupt in the main thread:"
                  " catch it around the accept loop, say goodbye to every client, return 0."))
 def shutdown_sigint(ctx: Context) -> None:

@@ -7,14 +7,14 @@ import time
 
 import psutil
 
-from ..actors.fake_client import Closed
+from ..actors.fake_client import Closed, Peer
 from ..context import Context
 from ..failures import CheckFailure, Crashed, Hung, Mismatch, Missing, ResourceLimit
 from ..model import Level
-from ..probes.counts import family, poll_until, usage
+from ..probes.counts import family, poll_until, thread_ids, usage
 from ..probes.cpu import Spinner, demand, snapshot
 from ..registry import check
-from .common import hint
+from .common import await_threads_gone, hint
 
 # Clients that never read, and a burst to them: 8 MB is more than the kernel's buffers
 # (a few MB on loopback) and any sensible queue hold for one client, so a server that
@@ -25,6 +25,10 @@ SLOW_READERS = 3
 SLOW_LINES = 2000
 LINE_BYTES = 4000
 STALL = 1.0
+# Unframed, one message at a time: small enough for a program's recv(1024), and in all
+# far more than the buffers towards a slow reader with small segments hold (~200 KB).
+UNFRAMED_BYTES = 900
+UNFRAMED_TOTAL = 800_000
 CYCLES = 100  # connect / register / leave cycles for the leak check
 # A busy loop is measured over an interval of idleness. On Linux: the time the server's
 # threads spent running *or waiting to run* (grader.probes.cpu), which for a spinning
@@ -44,7 +48,7 @@ POLL = 0.05  # seconds between two readings of the CPU times
 
 @check("server.slow_reader", step=6, points=2,
        depends=["server.broadcast", "server.framing_two_lines"],
-       level=Level.ROBUSTNESS, needs=["framing"], cost=8,
+       level=Level.ROBUSTNESS, cost=8,
        hint=hint("A client that never reads", "§4", "Never wait for one client while"
                  " sending to the others: sendall() or a blocking put() on a full queue"
                  " waits as long as that client does not read."))
@@ -55,8 +59,13 @@ def slow_reader(ctx: Context) -> None:
     for i in range(SLOW_READERS):
         peer = ctx.connect(f"slow{i}", rcvbuf=4096)
         ctx.handshake(peer, f"slow{i}")
+        if ctx.profile.welcome:
+            peer.expect_line(ctx.profile.welcome_line(f"slow{i}"), what="the welcome line")
         ctx.await_joined(peer, [ana, bob])
         slow.append(peer)
+    if ctx.profile.framing != "newline":
+        _one_at_a_time(ctx, ana, bob, slow)
+        return
     # The slow ones never read again. ana sends more than the kernel's buffers and any
     # sensible queue hold for them; bob must get every line, never waiting long.
     pad = "." * (LINE_BYTES - 20)
@@ -106,13 +115,51 @@ def slow_reader(ctx: Context) -> None:
                         f" two was {longest * 1000:.0f} ms")
 
 
+def _one_at_a_time(ctx: Context, ana: Peer, bob: Peer, slow: list[Peer]) -> None:
+    """slow_reader where a message is one send(): ana sends one message at a time, each
+    once bob has it, until far more than the buffers towards the slow ones hold."""
+    limit = ctx.timing.of(STALL)
+    pad = "." * (UNFRAMED_BYTES - 20)
+    count = UNFRAMED_TOTAL // UNFRAMED_BYTES
+    ctx.transcript.note(f"{len(slow)} clients stop reading; ana sends {count} messages of"
+                        f" {UNFRAMED_BYTES} bytes, each once bob has the one before; bob"
+                        f" must receive each within {limit:.1f} s")
+    ana.quiet = bob.quiet = True
+    for i in range(count):
+        text = f"{i:05d} {pad}"
+        ana.send_chat(text, log=False)
+        if ctx.profile.echo:
+            ana.lines.pending.clear()  # ana's own copies: not what this check is about
+        expected = ctx.profile.chat_line("ana", text)
+        try:
+            deadline = time.monotonic() + limit
+            wire = ctx.profile.chat_line(ctx.real_name("ana"), text)
+            line = (bob.read_message(expected, deadline, wire=wire)
+                    if ctx.profile.framing == "none" else bob.read_line(deadline))
+        except Closed as closed:
+            raise Missing(f"bob's connection was {closed.how} while ana was talking (after"
+                          f" {i} of {count} messages).", expected=f"ana's message number {i}",
+                          actual=f"connection {closed.how}") from None
+        if line is None:
+            raise Hung(f"bob received nothing for {limit:.1f} s after ana's message number"
+                       f" {i} (of {count}, sent one at a time): the chat waited for the"
+                       " clients that do not read. No client that does not read may delay"
+                       " the others.", expected=f"ana's message number {i} within"
+                       f" {limit:.1f} s", actual=f"nothing for {limit:.1f} s")
+        if line != expected:
+            raise Mismatch(f"bob expected ana's message number {i}, but got another one.",
+                           expected=_short(expected), actual=_short(line))
+    ana.quiet = bob.quiet = False
+    ctx.transcript.note(f"bob received all {count} messages")
+
+
 def _short(line: str) -> str:
     """A long line for the report: its start and its length (the padding says nothing)."""
     return line if len(line) <= 60 else f"{line[:40]}… ({len(line)} characters)"
 
 
-@check("server.no_leak", step=6, points=2, depends=["server.broadcast", "server.no_busy_loop"],
-       level=Level.ROBUSTNESS, needs=["quit"], cost=3, own_server=True,
+@check("server.no_leak", step=6, points=2, depends=["server.starts", "server.no_busy_loop"],
+       level=Level.ROBUSTNESS, cost=3, own_server=True,
        hint=hint("Cleaning up", "§4", "When a client leaves, close its socket and let its"
                  " thread(s) return; remove it from the list under the lock."))
 def no_leak(ctx: Context) -> None:
@@ -123,11 +170,11 @@ def no_leak(ctx: Context) -> None:
 
     def cycle(i: int) -> None:
         peer = ctx.register(f"u{i}", log=False)
-        if i % 3 == 0:
+        if i % 3 == 0 and ctx.profile.quit:  # without a quit command: close and reset
             peer.send_line(ctx.profile.quit, log=False)
             peer.drain_closed(time.monotonic() + ctx.timing.hard)
             peer.close(log=False)
-        elif i % 3 == 1:
+        elif i % 3 != 2:
             peer.close(log=False)
         else:
             peer.reset()
@@ -166,25 +213,45 @@ def no_leak(ctx: Context) -> None:
             f"After {CYCLES} clients came and left, the server holds {now[1]} open"
             f" descriptors (it held {base[1]} before): sockets are not closed.",
             expected=f"about {base[1]} descriptors", actual=f"{now[1]} descriptors")
-    keeper.send_line(ctx.profile.quit if ctx.profile.quit else "bye", log=False)
+    if ctx.profile.quit:
+        keeper.send_line(ctx.profile.quit, log=False)
 
 
-@check("server.no_busy_loop", step=6, points=2, depends=["server.broadcast"],
+@check("server.no_busy_loop", step=6, points=2, depends=["server.starts"],
        level=Level.ROBUSTNESS, cost=4, own_server=True,
        hint=hint("When recv() returns b''", "§4", "b'' means the client is gone: leave"
                  " the loop. Looping on it burns a whole CPU core."))
 def no_busy_loop(ctx: Context) -> None:
     """the server uses no CPU while idle after clients left (no busy loop)"""
-    ana, bob, cid = ctx.room("ana", "bob", "cid")
-    process = psutil.Process(ctx.server.program.pid)
+    # Only connections and departures: no chat line is needed to see a busy loop, so
+    # it is found even where broadcasting is broken. First one client closes while the
+    # others stay (a thread spinning on recv() == b'' may be stopped by the error a
+    # later departure causes), then the others leave by reset and quit (or close).
+    program = ctx.server.program
+    process = psutil.Process(program.pid)
+    ana, bob, cid = (ctx.register(nick) for nick in ("ana", "bob", "cid"))
+    count = len(thread_ids(program.pid))
     ana.close()
+    # Barrier: a thread of the server has ended (ana's), or the soft deadline passed.
+    poll_until(lambda: len(thread_ids(program.pid)) < count,
+               time.monotonic() + ctx.timing.soft, program, interval=0.02)
+    _require_idle(ctx, process, "After ana closed its connection (bob and cid still"
+                  " connected, silent)")
+    before = thread_ids(program.pid)
     bob.reset()
-    # Barrier: once the server has handled cid's /quit (and closed cid), it has seen
-    # ana's and bob's departures, which came first.
+    # Barrier: once the server has handled cid's quit command (and closed cid), it has
+    # seen bob's reset, which came first; and the threads that served them have ended,
+    # unless they never do (then the soft deadline ends the wait).
     if ctx.profile.quit:
         cid.send_line(ctx.profile.quit)
         cid.drain_closed(time.monotonic() + ctx.timing.hard)
     cid.close()
+    await_threads_gone(ctx, before, time.monotonic() + ctx.timing.soft)
+    _require_idle(ctx, process, "With no client connected")
+
+
+def _require_idle(ctx: Context, process: psutil.Process, when: str) -> None:
+    """Fail as a busy loop if the server's threads run while nothing happens."""
     measured = _idle_demand(ctx, process)
     if measured is not None:
         wanted, elapsed = measured
@@ -192,9 +259,9 @@ def no_busy_loop(ctx: Context) -> None:
                             f" running or ready to run for {wanted:.3f} s")
         if wanted > max(MIN_EVIDENCE, BUSY_SHARE * elapsed):
             raise ResourceLimit(
-                f"With no client connected, the server's threads kept running (or waiting"
-                f" for a CPU to run on) for {wanted:.2f} s of {elapsed:.2f} s: some thread"
-                " loops without waiting (a busy loop).",
+                f"{when}, the server's threads kept running (or waiting for a CPU to run"
+                f" on) for {wanted:.2f} s of {elapsed:.2f} s: some thread loops without"
+                " waiting (a busy loop).",
                 expected=f"under {max(MIN_EVIDENCE, BUSY_SHARE * elapsed):.2f} s",
                 actual=f"{wanted:.2f} s")
         return
@@ -203,9 +270,9 @@ def no_busy_loop(ctx: Context) -> None:
                         f" (a reference busy loop got {ref:.3f} s meanwhile)")
     if spent > max(MIN_EVIDENCE, BUSY_SHARE * ref) or spent >= CLEARLY_BUSY:
         raise ResourceLimit(
-            f"With no client connected, the server used {spent:.2f} s of CPU in"
-            f" {elapsed:.2f} s (a program that does nothing but loop got {ref:.2f} s"
-            " meanwhile): some thread loops without waiting (a busy loop).",
+            f"{when}, the server used {spent:.2f} s of CPU in {elapsed:.2f} s (a program"
+            f" that does nothing but loop got {ref:.2f} s meanwhile): some thread loops"
+            " without waiting (a busy loop).",
             expected=f"under {max(MIN_EVIDENCE, BUSY_SHARE * ref):.2f} s of CPU",
             actual=f"{spent:.2f} s")
 
