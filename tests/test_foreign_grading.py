@@ -19,6 +19,12 @@ from grader import api
 from grader.model import FailureKind, Status
 from grader.timing import calibrate
 
+# Kept out of `make test` (run by `make stress`, `pytest -m slow`): three fixtures take
+# longer than SECONDS when the machine is busy, and from_all's e2e.chat failed once in
+# three runs under load ("did not show the announcement that bob joined"), which is a
+# flake to find before this may gate CI.
+pytestmark = pytest.mark.slow
+
 FOREIGN = Path(__file__).resolve().parent / "foreign"
 FIXTURES = sorted(p.name for p in FOREIGN.iterdir() if (p / "expected.toml").is_file())
 SECONDS = 15.0  # at most, per fixture
