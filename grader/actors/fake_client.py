@@ -54,6 +54,14 @@ def show(data: bytes) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
+def frame(text: str, framing: str) -> bytes:
+    """``text`` as one message on the wire under ``framing`` (see FRAMINGS)."""
+    raw = text.encode()
+    if framing == "length10":
+        return f"{len(raw):<{LENGTH_HEADER}}".encode() + raw
+    return raw if framing == "none" else raw + b"\n"
+
+
 def _length(header: bytes | bytearray) -> int:
     """The length a ``length10`` header gives (0 if it is not a number)."""
     text = bytes(header[:LENGTH_HEADER]).decode("ascii", "replace").strip()
@@ -165,23 +173,14 @@ class Peer:
         unframed, ``text`` alone in one send(), once the other end has read what came
         before (as a program that takes one recv() as one message needs); or after a
         10-byte length header."""
-        raw = text.encode()
-        if self.framing == "none":
-            if self._sent and self.sock is not None:
-                wait_read(self.sock, time.monotonic() + self.timing.soft, fallback=PIECE_GAP)
-            self.send(raw, log=log)
-        elif self.framing == "length10":
-            self.send(f"{len(raw):<{LENGTH_HEADER}}".encode() + raw, log=log)
-        else:
-            self.send(raw + b"\n", log=log)
+        if self.framing == "none" and self._sent and self.sock is not None:
+            wait_read(self.sock, time.monotonic() + self.timing.soft, fallback=PIECE_GAP)
+        self.send(self.encode(text), log=log)
         self._sent = True
 
     def encode(self, text: str) -> bytes:
         """``text`` as one framed message on the wire (see :meth:`send_line`)."""
-        raw = text.encode()
-        if self.framing == "length10":
-            return f"{len(raw):<{LENGTH_HEADER}}".encode() + raw
-        return raw if self.framing == "none" else raw + b"\n"
+        return frame(text, self.framing)
 
     def send_chat(self, text: str, *, log: bool = True) -> None:
         """Send the chat message ``text`` the way the protocol's client does."""

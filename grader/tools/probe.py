@@ -33,6 +33,7 @@ from pathlib import Path
 
 import psutil
 
+from ..actors.fake_client import frame
 from ..harness.interpreter import clean_python
 from ..harness.isolation import isolated_run
 from ..harness.ports import free_port
@@ -157,7 +158,7 @@ def _scene(probe: Probe, profile: Profile) -> None:
         bob.send(_register(profile, "bob"))
         bob.listen("2 registered")
         ana.listen("3 bob joined")
-        ana.send(_framed(profile, TEXT))
+        ana.send(frame(TEXT, profile.framing))
         bob.listen("4 ana spoke")
         ana.listen("4 ana spoke")
         bob.close()
@@ -172,16 +173,7 @@ def _scene(probe: Probe, profile: Profile) -> None:
 
 
 def _register(profile: Profile, nick: str) -> bytes:
-    return _framed(profile, profile.register_line(nick))
-
-
-def _framed(profile: Profile, text: str) -> bytes:
-    raw = text.encode()
-    if profile.framing == "none":
-        return raw
-    if profile.framing == "length10":
-        return f"{len(raw):<10}".encode() + raw
-    return raw + b"\n"
+    return frame(profile.register_line(nick), profile.framing)
 
 
 # -- what it saw, in words and as a draft profile -------------------------------------------
