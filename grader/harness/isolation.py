@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import psutil
+
 T = TypeVar("T")
 # An identity for the programs when the grader is root: far above the uids of real
 # accounts (Debian hands out 1000-59999, systemd's dynamic users 61184-65519), one per
@@ -212,18 +214,8 @@ def sweep_leftovers() -> None:
     with contextlib.suppress(OSError):
         for path in base.glob(f"{RUN_PREFIX}*-*"):
             pid = path.name[len(RUN_PREFIX):].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not psutil.pid_exists(int(pid)):
                 shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _environment_root(python: str) -> Path:
