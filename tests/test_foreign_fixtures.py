@@ -313,10 +313,17 @@ class Program:
         self.proc.stdin.close()
 
     def wait_exit(self, timeout: float) -> int | None:
+        """Wait for the exit status and for the end of the output, so that ``text``
+        holds everything the program printed (the reader thread may lag the exit)."""
+        deadline = time.monotonic() + timeout
         try:
-            return self.proc.wait(timeout)
+            status = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        with self.cond:
+            while not self.done and (remaining := deadline - time.monotonic()) > 0:
+                self.cond.wait(min(remaining, 0.1))
+        return status
 
     def cpu(self) -> float:
         """CPU seconds used so far (every thread)."""
