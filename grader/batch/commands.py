@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..i18n import gettext as _
+
 PROG = "chatlab-grader"
 DEFAULT_STUDENT_TIMEOUT = 120.0  # seconds of wall-clock time one student may take
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -57,11 +59,11 @@ def _batch(args: argparse.Namespace) -> int:
         print(f"{PROG} batch: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     for event in summary.events:
-        print(f"  stopped: {event}", file=sys.stderr)
+        print("  " + _("stopped: {event}").format(event=event), file=sys.stderr)
     if summary.interrupted:
         print(
-            f"interrupted: {len(summary.graded)} graded in this run, all saved in {out}; "
-            "run the same command again to grade the rest",
+            _("interrupted: {graded} graded in this run, all saved in {out}; run the same"
+              " command again to grade the rest").format(graded=len(summary.graded), out=out),
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
@@ -72,15 +74,20 @@ def _batch(args: argparse.Namespace) -> int:
     write_errors_csv(gradebook, out / "errors.csv")
     html_path = write_report(gradebook, out / "report.html")
     print(
-        f"{len(summary.graded)} graded, {summary.skipped} already graded, "
-        f"{len(gradebook.failed)} not graded, in {summary.elapsed:.1f}s",
+        _("{graded} graded, {skipped} already graded, {failed} not graded, in"
+          " {seconds:.1f}s").format(graded=len(summary.graded), skipped=summary.skipped,
+                                    failed=len(gradebook.failed), seconds=summary.elapsed),
         file=sys.stderr,
     )
     for student, error in gradebook.failed.items():
-        print(f"  not graded: {student}: {error}", file=sys.stderr)
-    print(f"wrote {csv_path} and {html_path}"
-          + (f"; not graded: {out / 'errors.csv'}" if gradebook.failed else ""),
-          file=sys.stderr)
+        print("  " + _("not graded: {student}: {error}").format(student=student, error=error),
+              file=sys.stderr)
+    if gradebook.failed:
+        print(_("wrote {csv} and {html}; not graded: {errors}").format(
+            csv=csv_path, html=html_path, errors=out / "errors.csv"), file=sys.stderr)
+    else:
+        print(_("wrote {csv} and {html}").format(csv=csv_path, html=html_path),
+              file=sys.stderr)
     return EXIT_OK if not gradebook.failed else EXIT_SOME_FAILED
 
 
@@ -121,6 +128,9 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name)")
     p.add_argument("--server-cmd", metavar="CMD", help="start each server with this command")
     p.add_argument("--client-cmd", metavar="CMD", help="start each client with this command")
+    from ..cli import add_lang_option
+
+    add_lang_option(p)
     p.set_defaults(func=_batch, runs_submissions=True)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..actors.student_client import ClientSession
 from ..context import Context, Server
 from ..failures import Crashed, NotApplicable
+from ..messages import L_
 from ..registry import check
 from .client import await_exit
 from .common import hint
@@ -27,7 +28,7 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
             client.expect_screen(ctx.profile.welcome_line(nick), what=f"{nick}'s welcome")
         for earlier in clients:
             earlier.expect_screen(ctx.profile.joined_line(nick),
-                                  what=f"the announcement that {nick} joined")
+                                  what=L_("the announcement that {nick} joined", nick=nick))
         clients.append(client)
     first, last = clients[0], clients[-1]
     marks = [c.cursor() for c in clients]
@@ -45,10 +46,10 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
         last.type_eof()
         await_exit(last, 1.0, "Ctrl-D")
     first.expect_screen(ctx.profile.left_line(last.name), since=mark,
-                        what=f"the announcement that {last.name} left")
+                        what=L_("the announcement that {last} left", last=last.name))
     for client in clients:
         if client.has_traceback():
-            raise Crashed(f"{client.name}'s client printed a traceback.")
+            raise Crashed(L_("{client}'s client printed a traceback.", client=client.name))
 
 
 @check("e2e.chat", step=STEP, points=2,
@@ -64,9 +65,9 @@ def chat(ctx: Context) -> None:
 def _reference(ctx: Context, name: str) -> Path:
     ref = ctx.submission.reference
     if ref is None or not (ref / name).is_file():
-        raise NotApplicable(f"the reference {name} is not available")
+        raise NotApplicable(L_("the reference {name} is not available", name=name))
     if ref.resolve() == ctx.submission.original.resolve():
-        raise NotApplicable("the submission is the reference solution itself")
+        raise NotApplicable(L_("the submission is the reference solution itself"))
     return ref
 
 

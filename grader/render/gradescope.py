@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..i18n import gettext as _
+from ..messages import show
 from ..model import CheckResult, Status, SubmissionResult
 from . import integrity_notes
 from .text import details
@@ -20,12 +22,14 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 def _output(c: CheckResult) -> str:
+    reason = show(c.reason)
     if c.status is Status.PASSED:
-        return "Passed."
+        return _("Passed.")
     if c.status is Status.NOT_APPLICABLE:
-        return f"Not applicable: {c.reason}"
+        return _("Not applicable: {reason}").format(reason=reason)
     if c.status is Status.SKIPPED:
-        return f"{c.reason[:1].upper()}{c.reason[1:]}.\n\nHint: {c.hint}" if c.hint else c.reason
+        return (f"{reason[:1].upper()}{reason[1:]}.\n\n{_('Hint:')} {show(c.hint)}" if c.hint
+                else reason)
     return "\n".join(line[2:] if line.startswith("  ") else line
                      for line in details(c)[2:]).strip()
 
@@ -38,7 +42,7 @@ def gradescope_results(result: SubmissionResult, visibility: str = "visible") ->
     for c in result.checks:
         applicable = c.status is not Status.NOT_APPLICABLE
         tests.append({
-            "name": f"{c.id}: {c.title}",
+            "name": f"{c.id}: {show(c.title)}",
             "score": c.points,
             "max_score": c.max_points if applicable else 0.0,
             "status": "passed" if c.status in (Status.PASSED, Status.NOT_APPLICABLE)
@@ -52,10 +56,11 @@ def gradescope_results(result: SubmissionResult, visibility: str = "visible") ->
     return {
         "score": result.score,
         "execution_time": round(result.duration, 3),
-        "output": (f"{passed} of {len(result.checks)} checks passed "
-                   f"({result.score:g}/{result.max_score:g} points). "
-                   "Each failed check shows what was expected, what happened, and what to"
-                   f" read.{stopped}"),
+        "output": _("{passed} of {total} checks passed ({score}/{max_score} points). Each"
+                    " failed check shows what was expected, what happened, and what to"
+                    " read.").format(passed=passed, total=len(result.checks),
+                                     score=f"{result.score:g}",
+                                     max_score=f"{result.max_score:g}") + stopped,
         "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
