@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from . import tracebacks
+from .actors.fake_client import Closed
 from .context import Context, ServerPool, Submission
-from .failures import CheckFailure, Crashed, NotApplicable
+from .failures import CheckFailure, Crashed, Missing, NotApplicable
 from .harness.isolation import Isolation, Jail, isolated_run, private_loopback
 from .harness.programs import Reaper
 from .model import CheckResult, Failure, FailureKind, Status
@@ -173,6 +174,12 @@ def _call(spec: CheckSpec, ctx: Context, result: CheckResult) -> None:
 
 def _failure(ctx: Context, error: Exception) -> Failure:
     """The student-facing failure for what a check raised."""
+    if isinstance(error, Closed):
+        # A connection the scenario was still using ended: something the server did,
+        # however the check came across it (the crash is looked for below).
+        error = Missing(f"The server {'reset' if error.how == 'reset' else 'closed'} a"
+                        " connection in the middle of the scenario, which went on using it.",
+                        expected="the connection stays open", actual=f"connection {error.how}")
     if isinstance(error, CheckFailure) or ctx.closed:
         over = ctx.limit_exceeded()  # the real story behind a hang, a crash or an EOF
         if over is not None:
