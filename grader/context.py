@@ -85,7 +85,8 @@ class Context:
         # The server's names for the peers (assigned_name) -> the peers' own.
         self.aliases: dict[str, str] = {}
         name = re.escape(profile.assigned_name).replace(re.escape("{n}"), r"\d+")
-        self._named = re.compile(
+        # A welcome that names the newcomer (group 1), under a server that names them.
+        self.assigned_welcome = re.compile(
             re.escape(profile.fill(profile.welcome.replace("{nick}", "\x00"))).replace(
                 "\x00", f"({name})") if "{nick}" in profile.welcome else "$^")
 
@@ -195,7 +196,7 @@ class Context:
         peer = Peer(name, self.transcript, self.timing, framing=self.profile.framing)
         peer.chat_out, peer.clock = self.profile.chat_out, self.profile.clock
         if self.profile.assigned_name and "{nick}" in self.profile.welcome:
-            peer.named, peer.aliases = self._named, self.aliases
+            peer.named, peer.aliases = self.assigned_welcome, self.aliases
         self._peers.append(peer)
         return peer.connect(target.host, target.port, rcvbuf=rcvbuf, log=log)
 
@@ -388,7 +389,7 @@ class Context:
         """Spawn a client (the submission's unless ``folder``) under a pty."""
         template = (self.submission.client_cmd if folder is None and self.submission.client_cmd
                     else self.profile.client_command)
-        if nick is None:
+        if nick is None and "{nick}" in template:  # else it never takes one
             template = (without_nick(template) if self.submission.client_cmd and folder is None
                         else self.profile.client_command_prompt)
         argv = render_command(template, self.submission.python, host=HOST, port=port,

@@ -624,3 +624,14 @@ def test_a_check_whose_stub_raised_is_skipped_naming_the_step() -> None:
     assert welcome.status is Status.SKIPPED and welcome.failure is None
     assert welcome.reason.startswith("step 0") and "is not written yet — see notebooks/" in (
         welcome.reason)
+
+
+def test_a_client_gets_its_name_from_an_option_or_from_the_servers_welcome() -> None:
+    given = Profile(client_command="{python} client.py {port} {nick}")
+    named_by_server = Profile(client_command="{python} client.py {port}",
+                              assigned_name="user{n}", welcome="Welcome, you are {nick}")
+    nameless = Profile(client_command="{python} client.py {port}", welcome="Welcome!")
+    assert given.missing("client_name") is None
+    assert named_by_server.missing("client_name") is None
+    assert named_by_server.missing("nick_option") is not None
+    assert "names nobody in its welcome" in nameless.missing("client_name")
