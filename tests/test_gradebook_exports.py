@@ -259,7 +259,7 @@ def test_the_plan_is_remembered_sealed(tmp_path: Path) -> None:
     again, note = choose_plan(ResultStore(tmp_path), None, None, "Lab 2")
     assert (again.formats, again.assignment, again.roster) == (
         ["moodle"], "Lab 2", plan.roster)
-    assert note == f"as the last run: --export moodle; --roster {plan.roster}"
+    assert note == (f"as the last run on this folder: --export moodle; --roster {plan.roster}")
     assert choose_plan(ResultStore(tmp_path), ["none"], None, None)[0].formats == []
     # edited by hand (or by a program): not used, and said so
     path = tmp_path / "exports" / "plan.json"

@@ -68,7 +68,11 @@ def test_student_regrades_only_them_and_keeps_the_others(tmp_path: Path, log: Pa
         "ana": 7.5, "bob": 7.5, "carol": 7.5}
     assert "fake grader bug" in summary.not_graded["dave"]  # not retried: not selected
     assert "fake grader bug" in ResultStore(out).load_error("dave")
+    stale = out / "exports" / "moodle.csv"  # from a run that exported to Moodle too
+    stale.parent.mkdir()
+    stale.write_text("ID number,Chat lab\r\nS002,5.5\r\n")
     outputs = write_outputs(summary, out, None, ExportPlan(["csv"]))
+    assert not stale.exists()  # never left behind with bob's old grade
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     assert {s: r["score"] for s, r in rows.items()} == {"ana": "7.5", "bob": "7.5",
                                                         "carol": "7.5"}
@@ -232,7 +236,7 @@ def test_roster_exports_and_regrades_end_to_end(tmp_path: Path,
     shutil.copytree(REFERENCE, subs / "bob")
     code, err = run(capsys, str(subs), "--out", str(out), "--student", "S2")
     assert "1 graded, 2 kept from earlier runs, 1 not graded" in err, err
-    assert "as the last run: --export moodle,canvas,csv; --roster" in err
+    assert "as the last run on this folder: --export moodle,canvas,csv; --roster" in err
     assert (out / "results" / "ana.json").read_text() == ana
     moodle = read(out / "exports" / "moodle.csv")
     assert moodle[2][3] == full and moodle[2][4] == f"{full}/{full} points; every check passed"

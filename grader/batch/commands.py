@@ -53,6 +53,8 @@ def _batch(args: argparse.Namespace) -> int:
     try:
         plan, remembered = choose_plan(ResultStore(out), args.export, args.roster,
                                        args.assignment)
+        if remembered:
+            print(remembered, file=sys.stderr)
         roster = load_roster(plan.roster) if plan.roster else None
         students = None
         if args.student:
@@ -66,8 +68,6 @@ def _batch(args: argparse.Namespace) -> int:
     except (BatchError, DiscoveryError, ExportError, RosterError) as error:
         print(f"{PROG} batch: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if remembered:
-        print(f"exports and roster {remembered}", file=sys.stderr)
     for event in summary.events:
         print(f"  stopped: {event}", file=sys.stderr)
     if summary.interrupted:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .class_report import write_report
+from .exports import FILENAMES, ExportPlan, export_rows, save_plan, write_exports
 from .exports import FOLDER as EXPORTS
-from .exports import ExportPlan, export_rows, save_plan, write_exports
 from .gradebook import Gradebook, write_csv, write_errors_csv
 from .parallel import BatchSummary
 from .roster import Roster, RosterMatch, match
@@ -46,6 +46,8 @@ def write_outputs(summary: BatchSummary, out: Path, roster: Roster | None,
         errors=write_errors_csv(gradebook, out / "errors.csv"),
         report=write_report(gradebook, out / "report.html", roster=matched),
     )
+    for fmt in set(FILENAMES) - set(plan.formats):  # a file left from other plans: stale
+        (out / EXPORTS / FILENAMES[fmt]).unlink(missing_ok=True)
     if plan.formats:
         rows = export_rows(gradebook, matched)
         written, exports, failed = write_exports(rows, plan, out / EXPORTS)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..store import ResultStore, write_atomic
+from . import canvas, moodle, plain_csv
 from .base import Export, ExportError
 from .canvas import render_canvas
 from .moodle import render_moodle
@@ -33,6 +34,7 @@ from .plain_csv import render_plain
 from .rows import ExportRow, export_rows
 
 FORMATS = ("moodle", "canvas", "csv")
+FILENAMES = {"moodle": moodle.FILENAME, "canvas": canvas.FILENAME, "csv": plain_csv.FILENAME}
 NEEDS_ROSTER = ("moodle", "canvas")
 NONE = "none"
 DEFAULT_ASSIGNMENT = "chatlab"
@@ -41,7 +43,7 @@ PLAN = "plan.json"
 PLAN_KIND = "chatlab-exports/1"
 
 __all__ = ["DEFAULT_ASSIGNMENT", "FORMATS", "Export", "ExportError", "ExportPlan",
-           "ExportRow", "choose_plan", "export_rows", "parse_formats", "render",
+           "ExportRow", "FILENAMES", "choose_plan", "export_rows", "parse_formats", "render",
            "write_exports"]
 
 
@@ -130,12 +132,14 @@ def choose_plan(store: ResultStore, formats: list[str] | None, roster: str | Non
         roster=os.path.abspath(roster) if roster is not None else base.roster,
     )
     plan.check()
-    if previous is not None and (formats is None or roster is None or assignment is None):
-        used = [f"--export {','.join(plan.formats)}" if formats is None and plan.formats
-                else "", f"--roster {plan.roster}" if roster is None and plan.roster else ""]
-        used = [u for u in used if u]
-        note = f"as the last run: {'; '.join(used)}" if used else ""
-    return plan, note
+    if previous is None:
+        given_all = formats is not None and roster is not None
+        return plan, "" if given_all else note
+    used = [f"--export {','.join(plan.formats)}" if formats is None and plan.formats else "",
+            f"--roster {plan.roster}" if roster is None and plan.roster else "",
+            f"--assignment {plan.assignment!r}" if assignment is None and plan.formats else ""]
+    used = [u for u in used if u]
+    return plan, f"as the last run on this folder: {'; '.join(used)}" if used else ""
 
 
 def save_plan(store: ResultStore, plan: ExportPlan) -> None:
