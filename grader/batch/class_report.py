@@ -7,7 +7,9 @@ fetch), so the page works offline, attached to an e-mail or inside a zip. Sectio
 - the score distribution, as a histogram of percentages in tenths;
 - the pass rate of every check with its title: which concept did the class miss?
 - a table of students linking to each one's feedback, the same the student sees:
-  what was expected, what happened, the transcript, the program's output, the hint.
+  what was expected, what happened, the transcript, the program's output, the hint;
+- with a roster (``--roster``), its students without a submission and the submissions
+  it does not list.
 
 The numbers come from :class:`~grader.batch.gradebook.Gradebook`, as in ``grades.csv``.
 Elements carry ``data-*`` attributes (``data-student``, ``data-score``, ``data-check``,
@@ -24,6 +26,7 @@ from pathlib import Path
 from ..model import CheckResult, Status, SubmissionResult
 from ..render import KIND_WORDS
 from .gradebook import CheckColumn, Gradebook, fmt_points
+from .roster import RosterMatch
 from .store import write_atomic
 
 BINS = 10  # histogram bars: 0-9 %, 10-19 %, ..., 90-100 %
@@ -311,11 +314,37 @@ def _stopped(gradebook: Gradebook) -> str:
     )
 
 
+def roster_section(match: RosterMatch | None) -> str:
+    """The roster's students without a submission, and submissions it does not list."""
+    if match is None:
+        return ""
+    missing = "".join(
+        f'<tr class="missing" data-student="{escape(e.folder)}"><td>{escape(e.folder)}</td>'
+        f"<td>{escape(e.student_id)}</td><td>{escape(e.name)}</td>"
+        f"<td>{escape(e.email)}</td></tr>"
+        for e in match.missing)
+    unlisted = "".join(
+        f'<li class="unlisted" data-student="{escape(f)}"><a href="#{anchor(f)}">'
+        f"{escape(f)}</a></li>" for f in match.unlisted)
+    return (
+        '<h2 id="roster">Roster</h2>'
+        f'<p class="muted">{len(match.entries)} submission(s) matched the roster.</p>'
+        + (f"<p><b>{len(match.missing)} roster student(s) without a submission</b> (exported"
+           " as missing, with no grade):</p><table id=missing><thead><tr><th>folder</th>"
+           f"<th>student id</th><th>name</th><th>email</th></tr></thead><tbody>{missing}"
+           "</tbody></table>" if match.missing else "")
+        + (f"<p><b>{len(match.unlisted)} submission(s) not in the roster</b> (graded, in"
+           " grades.csv and plain.csv, but in no Moodle or Canvas file):</p>"
+           f'<ul id="unlisted">{unlisted}</ul>' if match.unlisted else "")
+    )
+
+
 def render_report(
     gradebook: Gradebook, *, title: str = "chatlab class report", generated: datetime | None = None,
-    similarity: str | None = None,
+    similarity: str | None = None, roster: RosterMatch | None = None,
 ) -> str:
-    """The whole page as a string; ``similarity``: a link to the similarity report."""
+    """The whole page as a string; ``similarity``: a link to the similarity report;
+    ``roster``: the roster matched with the submissions."""
     when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     not_graded = "".join(
         f'<section class="student not-graded" id="{anchor(s)}" data-student="{escape(s)}">'
@@ -331,7 +360,7 @@ def render_report(
         + (f'<p><a href="{escape(similarity)}">Similarity between students'
            "</a> (python -m grader similarity)</p>" if similarity else "")
         + f"{_summary_cards(gradebook)}"
-        f"{_stopped(gradebook)}"
+        f"{_stopped(gradebook)}{roster_section(roster)}"
         "<h2>Score distribution</h2>"
         f"{histogram_svg(histogram_counts(gradebook))}"
         "<h2>Pass rate per check</h2>"
@@ -347,7 +376,8 @@ def render_report(
 
 
 def write_report(
-    gradebook: Gradebook, path: Path | str, *, title: str = "chatlab class report"
+    gradebook: Gradebook, path: Path | str, *, title: str = "chatlab class report",
+    roster: RosterMatch | None = None,
 ) -> Path:
     """Write ``report.html`` atomically, linking ``similarity.html`` when one lies
     beside it or in ``similarity/`` (``grader similarity … --out``); returns its path."""
@@ -356,5 +386,5 @@ def write_report(
                  for candidate in (target.parent / "similarity.html",
                                    target.parent / "similarity" / "similarity.html")
                  if candidate.is_file()), None)
-    write_atomic(target, render_report(gradebook, title=title, similarity=link))
+    write_atomic(target, render_report(gradebook, title=title, similarity=link, roster=roster))
     return target
