@@ -34,10 +34,6 @@ RACY: dict[str, dict[str, str]] = {
                                  " relayed before dan's thread has seen the reset, the"
                                  " failed send to dan ends bob's session",
     },
-    "nickname_kv": {
-        "server.prefix": "João's join announcement may reach bob, who registered just"
-                         " after; glued to the lines bob expects, it is not passed over",
-    },
 }
 
 _TIMING: list = []
