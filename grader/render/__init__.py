@@ -15,8 +15,8 @@ KIND_WORDS = {
     FailureKind.GRADER_ERROR: "grader error (not your fault)",
 }
 
-FORMATS = ("text", "json", "gradescope", "html")
-PLATFORMS = ("gradescope",)  # always carry the visibility
+FORMATS = ("text", "json", "gradescope", "html", "classroom", "prairielearn")
+PLATFORMS = ("gradescope", "classroom", "prairielearn")  # always carry the visibility
 INTEGRITY = "integrity: "  # the start of a note on what the grader stopped or undid
 NOT_GRADED = (
     "The autograder could not grade this submission — not your fault. Please tell your"
@@ -58,6 +58,14 @@ def render(result, fmt: str, visibility=None, student: bool = False) -> str:  # 
         from .notebook import render_html
 
         return render_html(result, own)
-    from .gradescope import render_gradescope
+    if fmt == "gradescope":
+        from .gradescope import render_gradescope
 
-    return render_gradescope(result, own if own is not None else "visible")
+        return render_gradescope(result, own if own is not None else "visible")
+    if fmt == "classroom":
+        from .classroom import render_classroom
+
+        return render_classroom(result, own)
+    from .prairielearn import render_prairielearn
+
+    return render_prairielearn(result, own)

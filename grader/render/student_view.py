@@ -74,3 +74,8 @@ def withheld_sentence(withheld: Withheld, more: bool = True) -> str:
             f" {'check' if withheld.count == 1 else 'checks'}"
             f" ({withheld.max_points:g} points) {verb} toward the grade but"
             f" {'is' if withheld.count == 1 else 'are'} not shown here: {kinds}.")
+
+
+def more_checks(withheld: Withheld) -> str:
+    """The name a platform's one test for the checks left out gets: "2 more checks"."""
+    return f"{withheld.count} more {'check' if withheld.count == 1 else 'checks'}"
