@@ -48,9 +48,10 @@ class _Check(Protocol):  # a CheckSpec or a CheckResult
 
 
 def _check_value(value: object, key: str, source: str) -> str:
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # `server.history = "hidden"`: TOML reads a table
+        inner = next(iter(value), "name")
         raise ValueError(f"{source}: [{SECTION}] {key!r} is a table, not a value: quote"
-                         f" a check id that has dots, e.g. \"{key}.name\" = \"hidden\"")
+                         f" a check id that has dots, e.g. \"{key}.{inner}\" = \"hidden\"")
     if value not in VISIBILITIES:
         raise ValueError(f"{source}: [{SECTION}] {key!r} must be one of"
                          f" {', '.join(VISIBILITIES)}, not {value!r}")

@@ -143,7 +143,8 @@ def test_a_rubric_without_the_table_shows_everything(tmp_path: Path) -> None:
     ('"server.histroy" = "hidden"', r"my_rubric\.toml: \[visibility\] 'server\.histroy'"
      r" matches no check"),
     ('"sever.*" = "hidden"', r"'sever\.\*' matches no check"),
-    ('server.history = "hidden"', r"'server' is a table, not a value: quote a check id"),
+    ('server.history = "hidden"', r"'server' is a table, not a value: quote a check id"
+     r" that has dots, e\.g\. \"server\.history\" = \"hidden\""),
 ])
 def test_bad_visibility_is_refused_naming_the_key_and_the_file(
         tmp_path: Path, table: str, message: str) -> None:
