@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import CheckResult, FailureKind
+from ..model import CheckResult, FailureKind, SubmissionResult
+from ..visibility import Visibility
 
 KIND_WORDS = {
     FailureKind.MISMATCH: "wrong line",
@@ -24,7 +25,7 @@ NOT_GRADED = (
 )
 
 
-def grader_errors(result) -> list[CheckResult]:  # noqa: ANN001 - SubmissionResult
+def grader_errors(result: SubmissionResult) -> list[CheckResult]:
     """The checks that broke because of the grader itself: with any, the submission is
     not graded (the batch and the platforms that can say so give no score)."""
     return [c for c in result.checks
@@ -37,7 +38,8 @@ def integrity_notes(result) -> list[str]:  # noqa: ANN001 - SubmissionResult
     return [n.removeprefix(INTEGRITY) for n in result.notes if n.startswith(INTEGRITY)]
 
 
-def render(result, fmt: str, visibility=None, student: bool = False) -> str:  # noqa: ANN001
+def render(result: SubmissionResult, fmt: str, visibility: Visibility | None = None,
+           student: bool = False) -> str:
     """Render ``result`` (a SubmissionResult) in one of :data:`FORMATS`.
 
     ``visibility`` (a :class:`grader.visibility.Visibility`, from the rubric) goes to
