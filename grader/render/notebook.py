@@ -5,7 +5,9 @@ from __future__ import annotations
 from html import escape
 
 from ..model import CheckResult, Status, SubmissionResult
+from ..visibility import Visibility
 from . import KIND_WORDS, integrity_notes
+from .student_view import student_view, withheld_sentence
 
 COLORS = {Status.PASSED: "#1a7f37", Status.FAILED: "#cf222e", Status.SKIPPED: "#9a6700",
           Status.NOT_APPLICABLE: "#6e7781"}
@@ -46,8 +48,10 @@ def _details(c: CheckResult) -> str:
     return f"<details open>{''.join(parts)}</details>"
 
 
-def render_html(result: SubmissionResult) -> str:
-    """A self-contained HTML fragment (no scripts), fit for a notebook cell."""
+def render_html(result: SubmissionResult, visibility: Visibility | None = None) -> str:
+    """A self-contained HTML fragment (no scripts), fit for a notebook cell. With
+    ``visibility``, a student's view: only the checks they may see now."""
+    result, withheld = student_view(result, visibility)
     passed = sum(c.status is Status.PASSED for c in result.checks)
     skipped = sum(c.status is Status.SKIPPED for c in result.checks)
     ok = result.all_passed
@@ -59,4 +63,5 @@ def render_html(result: SubmissionResult) -> str:
     failed = "".join(_details(c) for c in result.checks if c.status is Status.FAILED)
     stopped = "".join(f"<p>Stopped by the grader: {escape(n)}</p>"
                       for n in integrity_notes(result))
-    return f'<div class="chatlab-grader">{head}{table}{failed}{stopped}</div>'
+    more = f"<p>{escape(withheld_sentence(withheld))}</p>" if withheld.count else ""
+    return f'<div class="chatlab-grader">{head}{table}{more}{failed}{stopped}</div>'

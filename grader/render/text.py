@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..model import CheckResult, Status, SubmissionResult
+from ..visibility import Visibility
 from . import KIND_WORDS, integrity_notes
+from .student_view import student_view, withheld_sentence
 
 MARKS = {
     Status.PASSED: "✓",
@@ -70,8 +72,11 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(" " * n + line for line in text.splitlines())
 
 
-def render_text(result: SubmissionResult, color: bool = False) -> str:
-    """The whole report: header, table, failure details, summary line."""
+def render_text(result: SubmissionResult, color: bool = False,
+                visibility: Visibility | None = None) -> str:
+    """The whole report: header, table, failure details, summary line. With
+    ``visibility``, a student's view: only the checks they may see now."""
+    result, withheld = student_view(result, visibility)
     passed = sum(c.status is Status.PASSED for c in result.checks)
     failed = [c for c in result.checks if c.status is Status.FAILED]
     lines = [f"chatlab grader — {result.submission} (profile {result.profile})"]
@@ -83,5 +88,6 @@ def render_text(result: SubmissionResult, color: bool = False) -> str:
                f" · {len(failed)} failed" + (f" · {skipped} skipped" if skipped else "")
                + f" · {result.duration:.1f} s")
     lines += ["", _paint(summary, "1;32" if result.all_passed else "1;31", color)]
+    lines += [withheld_sentence(withheld)] if withheld.count else []
     lines += [f"Stopped by the grader: {note}" for note in integrity_notes(result)]
     return "\n".join(lines) + "\n"
