@@ -155,6 +155,15 @@ def test_failures_cluster_across_nicknames_numbers_and_quotes() -> None:
     assert mismatch.pattern == "<nick> received <value> instead of <value>."
 
 
+def test_a_nickname_missing_from_one_transcript_is_known_from_the_others() -> None:
+    lost = verdict_result("p", "FPP", checks=ABC, nick="dan", number=1)
+    lost.checks[0].transcript = []  # dan never connected: not in this transcript
+    seen = verdict_result("q", "PFP", checks=ABC, nick="dan", number=2)
+    clusters = {k.check: k for k in cs.failure_clusters([lost, seen])}
+    assert clusters["a"].pattern == clusters["b"].pattern
+    assert "dan" not in clusters["a"].pattern
+
+
 def test_different_kinds_or_checks_are_different_clusters() -> None:
     results = [verdict_result("p", "FPP", checks=ABC), verdict_result("q", "MPP", checks=ABC),
                verdict_result("r", "PFP", checks=ABC)]

@@ -31,6 +31,7 @@ CSS = """
 #matrix td.cell.na{background:#eef1f4;color:#6b7480}
 #matrix td.cell.ng{background:#fff;color:#6b7480;border-style:dashed}
 #matrix thead th{position:sticky;top:0;z-index:1}
+#matrix tbody th{position:sticky;left:0;background:#eef1f4}
 .legend span{margin-right:1rem}
 button.sort{margin:.2rem .4rem .6rem 0}
 """

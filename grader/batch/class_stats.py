@@ -197,15 +197,20 @@ class Cluster:
 
 def failure_clusters(results: Sequence[SubmissionResult]) -> list[Cluster]:
     """The failures of the class grouped by (check, kind, normalised message), the most
-    common first (ties: by check, kind and pattern). Students within one are sorted."""
+    common first (ties: by check, kind and pattern). Students within one are sorted.
+
+    The nicknames taken out are those of every transcript in the class: a peer that
+    never connected is in no transcript of its own run (``dan could not connect``), but
+    it is in the runs where it did."""
     clusters: dict[tuple[str, str, str], Cluster] = {}
+    class_nicks = {n for r in results for c in r.checks for n in nicknames(c)}
     for result in sorted(results, key=lambda r: r.submission):
         for c in result.checks:
             if c.status is not Status.FAILED:
                 continue
             kind = str(c.failure.kind) if c.failure is not None else "unknown"
             message = c.failure.message if c.failure is not None else ""
-            pattern = normalise_message(message, nicknames(c))
+            pattern = normalise_message(message, class_nicks)
             key = (c.id, kind, pattern)
             cluster = clusters.get(key)
             if cluster is None:
