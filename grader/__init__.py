@@ -31,7 +31,7 @@ Where things are::
     probes/            what the system says of a program: cpu, counts, tcp_queue
     render/            results as text, JSON, Gradescope, notebook HTML
     batch/             a whole class: discover, parallel, store, integrity, gradebook,
-                       class_report, Gradescope package
+                       class_stats (the report's figures), class_report, Gradescope package
     tools/             not grading: the load generator, the probe of a foreign server
 """
 

@@ -13,8 +13,10 @@ leaves in ``--out``::
                              error, a grading that died or ran out of time)
     grades.csv               student, score, max, one column per check (graded only)
     errors.csv               student, reason: every student not graded
-    report.html              the class report: distribution, pass rate per check,
-                             feedback, what the grader stopped
+    report.html              the class report: statistics, distribution, steps,
+                             pass rate per check, failure clusters, the student ×
+                             check matrix, discrimination, grading time, feedback,
+                             what the grader stopped
     batch.json               the settings the results were graded with
     .key                     the key of the results' seals (0600)
 
@@ -27,7 +29,9 @@ Modules, one job each:
   submission runs, leftover processes stopped, reports written from memory;
 - :mod:`.progress`  the progress line on stderr;
 - :mod:`.gradebook` and :mod:`.class_report` turn stored results into ``grades.csv`` and
-  ``report.html``;
+  ``report.html``; :mod:`.class_stats` computes the report's figures (pure functions),
+  :mod:`.class_sections` and :mod:`.class_matrix` write their HTML, :mod:`.report_text`
+  holds their words;
 - :mod:`.gradescope_package` and :mod:`.autograder` build and run a Gradescope autograder;
 - :mod:`.commands`  the ``batch`` and ``gradescope-package`` subcommands.
 """
