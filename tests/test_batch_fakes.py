@@ -97,7 +97,8 @@ VERDICTS = {"P": Status.PASSED, "F": Status.FAILED, "M": Status.FAILED, "S": Sta
 
 
 def verdict_result(student: str, verdicts: str, *, duration: float = 1.0, nick: str = "ana",
-                   number: int = 0, checks=None) -> SubmissionResult:  # noqa: ANN001
+                   number: int = 0, checks: list[tuple[str, int, float]] | None = None,
+                   ) -> SubmissionResult:
     """A result with one verdict per check, by letter: P passed, F failed (hung), M failed
     (mismatch), S skipped, N not applicable. The failure messages name ``nick``, quote a
     value and hold numbers that all vary with ``number``, as real ones vary by student.

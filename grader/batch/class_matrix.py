@@ -14,7 +14,7 @@ from __future__ import annotations
 from html import escape
 
 from ..model import Status, SubmissionResult
-from .class_sections import exact
+from .class_sections import exact, kind_words
 from .class_stats import share
 from .gradebook import CheckColumn, Gradebook
 from .report_text import CELL, TEXT
@@ -101,7 +101,7 @@ def _cell(student: str, column: CheckColumn, status: Status | str, note: str = "
             f' title="{escape(title)}">{symbol}</td>')
 
 
-def _row(result: SubmissionResult, columns: list[CheckColumn], kind_words) -> str:  # noqa: ANN001
+def _row(result: SubmissionResult, columns: list[CheckColumn]) -> str:
     checks = {c.id: c for c in result.checks}
     cells = []
     for col in columns:
@@ -118,15 +118,15 @@ def _row(result: SubmissionResult, columns: list[CheckColumn], kind_words) -> st
             f"<td class=num>{round(100 * value)}</td>{''.join(cells)}</tr>")
 
 
-def matrix_section(gradebook: Gradebook, kind_words) -> str:  # noqa: ANN001
-    """The matrix, its legend and its sort buttons (``kind_words`` words a failure kind)."""
+def matrix_section(gradebook: Gradebook) -> str:
+    """The matrix, its legend and its sort buttons."""
     columns = gradebook.columns
     heads = "".join(
         f'<th class="check" data-check="{escape(c.id)}" data-order="{i}"'
         f' data-rate="{"" if c.pass_rate is None else exact(c.pass_rate)}"'
         f' title="{escape(c.title)}">{escape(c.id)}</th>'
         for i, c in enumerate(columns))
-    by_student = {r.submission: _row(r, columns, kind_words) for r in gradebook.results}
+    by_student = {r.submission: _row(r, columns) for r in gradebook.results}
     for student in gradebook.failed:
         cells = "".join(_cell(student, c, "not_graded") for c in columns)
         by_student[student] = (

@@ -40,7 +40,6 @@ from .class_matrix import matrix_section
 from .class_sections import (
     clusters_section,
     discrimination_section,
-    kind_words,
     statistics_section,
     steps_section,
     timing_section,
@@ -372,7 +371,7 @@ def render_report(
         "Low bars point at the concept to go over again in class.</p>"
         f"{pass_rate_svg(gradebook.columns)}{_checks_table(gradebook.columns)}"
         + clusters_section(class_stats.failure_clusters(results), anchor)
-        + matrix_section(gradebook, kind_words)
+        + matrix_section(gradebook)
         + discrimination_section(class_stats.discrimination(results),
                                  flag_below=class_stats.FLAG_BELOW,
                                  min_students=class_stats.MIN_STUDENTS)

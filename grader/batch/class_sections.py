@@ -8,6 +8,7 @@ scripts read the numbers back from the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from ..model import FailureKind
@@ -26,6 +27,7 @@ from .class_stats import (
 from .gradebook import fmt_points
 from .report_text import TEXT
 
+Anchor = Callable[[str], str]  # a student -> the id of their section
 SLOWEST_SHOWN = 10  # submissions listed by grading time
 SUMMARY_FIELDS = ("count", "mean", "stdev", "minimum", "q1", "median", "q3", "maximum")
 
@@ -55,7 +57,8 @@ def _head(columns: tuple[str, ...]) -> str:
     return "<thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr></thead>"
 
 
-def _stat_row(name: str, label: str, summary: Summary, shown) -> str:  # noqa: ANN001
+def _stat_row(name: str, label: str, summary: Summary,
+              shown: Callable[[float], str]) -> str:
     cells = []
     for f in SUMMARY_FIELDS:
         value = getattr(summary, f)
@@ -107,7 +110,7 @@ def steps_section(rollup: list[StepRollup]) -> str:
     )
 
 
-def clusters_section(clusters: list[Cluster], anchor) -> str:  # noqa: ANN001
+def clusters_section(clusters: list[Cluster], anchor: Anchor) -> str:
     """The failure clusters, most common first, each opening to its students
     (``anchor(student)`` is the id of a student's section)."""
     intro = TEXT["clusters.intro"].format(value=VALUE, nick=NICK, n=NUM)
@@ -158,7 +161,7 @@ def discrimination_section(items: list[Discrimination], *, flag_below: float,
     )
 
 
-def timing_section(times: GradingTimes, anchor) -> str:  # noqa: ANN001
+def timing_section(times: GradingTimes, anchor: Anchor) -> str:
     """The grading time of the class and the slowest submissions."""
     head = (f'<h2 id="grading-time">{escape(TEXT["time.heading"])}</h2>'
             f'<p class="muted">{escape(TEXT["time.intro"])}</p>')
