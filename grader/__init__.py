@@ -34,8 +34,8 @@ Where things are::
     render/            results as text, JSON, notebook HTML, and for Gradescope, GitHub
                        Classroom, PrairieLearn (docs/PLATFORMS.md); a student's view
     batch/             a whole class: discover, parallel, store, integrity, gradebook,
-                       roster, exports (Moodle, Canvas, CSV), outputs,
-                       class_report, Gradescope package
+                       roster, exports (Moodle, Canvas, CSV), outputs, class_stats
+                       (the report's figures), class_report, Gradescope package
     tools/             not grading: the load generator, the probe of a foreign server
     templates/         the GitHub Classroom workflow, the PrairieLearn entrypoint
 """

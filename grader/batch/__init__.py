@@ -15,8 +15,10 @@ leaves in ``--out``::
                              error, a grading that died or ran out of time)
     grades.csv               student, score, max, one column per check (graded only)
     errors.csv               student, reason: every student not graded
-    report.html              the class report: distribution, pass rate per check,
-                             feedback, what the grader stopped
+    report.html              the class report: statistics, distribution, steps,
+                             pass rate per check, failure clusters, the student ×
+                             check matrix, discrimination, grading time, feedback,
+                             what the grader stopped
     batch.json               the settings the results were graded with
     .key                     the key of the results' seals (0600)
     exports/                 with --export: moodle.csv, canvas.csv, plain.csv, and
@@ -31,7 +33,9 @@ Modules, one job each:
   submission runs, leftover processes stopped, reports written from memory;
 - :mod:`.progress`  the progress line on stderr;
 - :mod:`.gradebook` and :mod:`.class_report` turn stored results into ``grades.csv`` and
-  ``report.html``;
+  ``report.html``; :mod:`.class_stats` computes the report's figures (pure functions),
+  :mod:`.class_sections` and :mod:`.class_matrix` write their HTML, :mod:`.report_text`
+  holds their words;
 - :mod:`.roster`    who each submission belongs to (``--roster``), checked before grading;
 - :mod:`.exports`   the gradebook as Moodle, Canvas and a plain CSV import it, one small
   pure module per format;
