@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(PY) scripts/bench_load.py
 	$(PY) scripts/bench_batch.py
 	$(PY) scripts/bench_slow_readers.py
+	$(PY) scripts/bench_foreign.py
+	$(PY) scripts/bench_isolation.py
 
 # Long repetitions kept out of `make test`: grader flake hunt, reference stress, soak.
 stress: $(STAMP)

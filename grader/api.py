@@ -28,6 +28,7 @@ from .registry import select
 from .rubric import Rubric, load_rubric
 from .runner import run_checks
 from .timing import Timing, calibrate
+from .visibility import Visibility, VisibilityRules
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = PROJECT_ROOT / "reference_solution"
@@ -92,26 +93,32 @@ def grade(
 
 
 class CheckReport:
-    """The result of :func:`check`: shows itself as HTML in Jupyter and as text elsewhere."""
+    """The result of :func:`check`: shows itself as HTML in Jupyter and as text elsewhere,
+    as a student sees it (the rubric's ``[visibility]``, see grader.visibility)."""
 
-    def __init__(self, result: SubmissionResult) -> None:
+    def __init__(self, result: SubmissionResult,
+                 visibility: VisibilityRules | None = None) -> None:
         self.result = result
+        self.visibility = visibility
 
     @property
     def passed(self) -> bool:
         return self.result.all_passed
 
+    def _shown(self) -> Visibility | None:
+        return None if self.visibility is None else self.visibility.resolve(self.result.checks)
+
     def __str__(self) -> str:
         from .render.text import render_text
 
-        return render_text(self.result, color=False)
+        return render_text(self.result, color=False, visibility=self._shown())
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         from .render.notebook import render_html
 
-        return render_html(self.result)
+        return render_html(self.result, self._shown())
 
 
 def check(step_or_ids: Only, folder: str | os.PathLike[str] | None = None) -> CheckReport:
@@ -122,4 +129,4 @@ def check(step_or_ids: Only, folder: str | os.PathLike[str] | None = None) -> Ch
     target = Path(folder) if folder is not None else default_folder()
     if isinstance(step_or_ids, str) and step_or_ids.strip().lower() == "all":
         step_or_ids = None
-    return CheckReport(grade(target, only=step_or_ids))
+    return CheckReport(grade(target, only=step_or_ids), load_rubric(None).visibility)

@@ -43,7 +43,9 @@ def _check(args: argparse.Namespace) -> int:
         tampering_notes,
         write_report,
     )
+    from .checks import all_checks
     from .render.text import MARKS, render_text
+    from .rubric import load_rubric
 
     folder = Path(args.folder) if args.folder else default_folder()
     output = Path(args.output) if args.output else None
@@ -64,8 +66,9 @@ def _check(args: argparse.Namespace) -> int:
     files = GraderFiles()
     programs = Descendants.snapshot()
     try:
+        rubric = load_rubric(args.rubric, all_checks())
         result = grade(
-            folder, only=args.only, rubric=args.rubric, profile=args.profile,
+            folder, only=args.only, rubric=rubric, profile=args.profile,
             server_cmd=args.server_cmd, client_cmd=args.client_cmd,
             progress=progress if live else None,
         )
@@ -85,10 +88,13 @@ def _check(args: argparse.Namespace) -> int:
                             f" written: {'; '.join(left[:3])}")
     existed = output is not None and (output.exists() or output.is_symlink())
     result.notes += tampering_notes(files.changed(), output, existed)
+    visibility = rubric.visibility_for(result.checks)
+    student = args.view == "student"
     if args.format == "text" and output is None:
-        text = render_text(result, color=sys.stdout.isatty())
+        text = render_text(result, color=sys.stdout.isatty(),
+                           visibility=visibility if student else None)
     else:
-        text = render(result, args.format)
+        text = render(result, args.format, visibility, student=student)
     if output is not None:
         try:
             write_report(output, text)
@@ -116,7 +122,12 @@ def register_check(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated check ids/globs, a level, or step:N")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--rubric", metavar="FILE", help="rubric TOML (points, levels)")
+    p.add_argument("--view", choices=("instructor", "student"), default="instructor",
+                   help="text, json, html: every check (instructor), or only what the"
+                   " rubric's [visibility] lets a student see now; the platform formats"
+                   " always follow [visibility]")
+    p.add_argument("--rubric", metavar="FILE", help="rubric TOML (points, levels,"
+                   " visibility)")
     p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name in"
                    " grader/profiles/)")
     p.add_argument("--server-cmd", metavar="CMD",

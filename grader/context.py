@@ -88,10 +88,13 @@ class Context:
         self.lenient = True
         self.exact_format = False  # chat lines must match the format exactly
         self.said: list[tuple[str, str]] = []  # (nick, text) of every chat line sent
+        self.registered: list[str] = []  # nicknames registered so far, in order
+        self._late_joins: list[tuple[Callable[[str], bool], str]] = []  # see register
         # The server's names for the peers (assigned_name) -> the peers' own.
         self.aliases: dict[str, str] = {}
         name = re.escape(profile.assigned_name).replace(re.escape("{n}"), r"\d+")
-        self._named = re.compile(
+        # A welcome that names the newcomer (group 1), under a server that names them.
+        self.assigned_welcome = re.compile(
             re.escape(profile.fill(profile.welcome.replace("{nick}", "\x00"))).replace(
                 "\x00", f"({name})") if "{nick}" in profile.welcome else "$^")
 
@@ -205,7 +208,7 @@ class Context:
         peer = Peer(name, self.transcript, self.timing, framing=self.profile.framing)
         peer.chat_out, peer.clock = self.profile.chat_out, self.profile.clock
         if self.profile.assigned_name and "{nick}" in self.profile.welcome:
-            peer.named, peer.aliases = self._named, self.aliases
+            peer.named, peer.aliases = self.assigned_welcome, self.aliases
         self._peers.append(peer)
         return peer.connect(target.host, target.port, rcvbuf=rcvbuf, log=log)
 
@@ -235,6 +238,12 @@ class Context:
 
     def register(self, nick: str, *, server: Server | None = None, log: bool = True) -> Peer:
         """Connect and register ``nick``; waits for the welcome line when there is one."""
+        if nick in self.registered:  # a name used again: its join is news to everyone
+            self.registered.remove(nick)
+            late = self.profile.joined_line(nick)
+            for other in self._peers:
+                other.ignore = [entry for entry in other.ignore
+                                if not (entry in self._late_joins and entry[0](late))]
         peer = self.connect(nick, server=server, log=log)
         if self.lenient:  # a replay or a self-announcement is graded elsewhere
             if self.profile.joined:
@@ -245,6 +254,11 @@ class Context:
             peer.ignore.extend((self.chat(n, t), L_("a line sent before it joined"
                                                     " (server.no_replay grades that)"))
                                for n, t in self.said)
+            if self.profile.joined and self.profile.name != "chatlab":
+                # Another course's server may announce a join to whoever is in the room
+                # by the time it gets round to it: this newcomer may hear of one that
+                # came before it. (Chatlab's protocol forbids it: server.join_announced.)
+                peer.ignore.extend(self._late_join(n) for n in self.registered)
         self.handshake(peer, nick, log=log)
         if self.profile.self_join and self.profile.joined and not self.profile.welcome:
             self._await_own_join(peer, nick)
@@ -262,7 +276,15 @@ class Context:
                                                   " nickname"), "§2"))
             finally:
                 peer.ignore = [entry for entry in peer.ignore if entry not in extra]
+        self.registered.append(nick)
         return peer
+
+    def _late_join(self, nick: str) -> tuple[Callable[[str], bool], str]:
+        late = self.profile.joined_line(nick)
+        entry = (lambda line: line == late,
+                 L_("the announcement that {nick}, who came before it, joined", nick=nick))
+        self._late_joins.append(entry)
+        return entry
 
     def _announcements(self) -> list[Callable[[str], bool]]:
         """Tests for any client's join or leave announcement."""
@@ -407,7 +429,7 @@ class Context:
         """Spawn a client (the submission's unless ``folder``) under a pty."""
         template = (self.submission.client_cmd if folder is None and self.submission.client_cmd
                     else self.profile.client_command)
-        if nick is None:
+        if nick is None and "{nick}" in template:  # else it never takes one
             template = (without_nick(template) if self.submission.client_cmd and folder is None
                         else self.profile.client_command_prompt)
         argv = render_command(template, self.submission.python, host=HOST, port=port,

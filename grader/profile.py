@@ -130,6 +130,8 @@ class Profile:
 
     def missing(self, feature: str) -> str | None:
         """Why ``feature`` cannot be checked under this profile, or None if it can."""
+        no_nick_option = ("{nick}" not in self.client_command
+                          and not any("{nick}" in a for a in self.client_stdin))
         absent = {
             "welcome": (not self.welcome, "handshake.welcome is empty (no welcome line)"),
             "registers": (not self.registers,
@@ -154,10 +156,14 @@ class Profile:
             "unknown_command": (not self.unknown_command_errors,
                                 "commands.unknown_command_errors is false"),
             "nickname_rules": (not self.nickname_rules, "commands.nickname_rules is false"),
-            "nick_option": ("{nick}" not in self.client_command
-                            and not any("{nick}" in a for a in self.client_stdin),
+            "nick_option": (no_nick_option,
                             "client.command has no {nick} option and client.stdin no"
                             " {nick} answer"),
+            "client_name": (no_nick_option
+                            and not (self.assigned_name and "{nick}" in self.welcome),
+                            "the client is given no nickname (client.command has no {nick}"
+                            " option, client.stdin no {nick} answer) and the server names"
+                            " nobody in its welcome (handshake.assigned_name)"),
             "client_prompt": (not self.client_prompt, "client.prompt is empty"),
             "client_disconnected": (not self.client_disconnected, "client.disconnected is empty"),
             "chatlab": (self.name != "chatlab",

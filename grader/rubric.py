@@ -11,18 +11,26 @@
     "server.broadcast" = 4
     "client.*" = 1                                  # globs allowed; exact ids win
 
-Checks not listed under ``[points]`` keep the points they were declared with.
+    [visibility]                                    # optional; see grader/visibility.py
+    extension = "after_due_date"                    # a level, a glob or a check id
+    "server.history" = "hidden"                     # the most specific key wins
+
+Checks not listed under ``[points]`` keep the points they were declared with; checks
+not covered by ``[visibility]`` are visible.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import Level
+from .model import CheckResult, Level
 from .registry import CheckSpec, with_dependencies, with_points
+from .visibility import SECTION as VISIBILITY_SECTION
+from .visibility import Visibility, VisibilityRules, parse_visibility
 
 DEFAULT_RUBRIC = Path(__file__).parent / "rubric.toml"
 
@@ -33,6 +41,11 @@ class Rubric:
     levels: tuple[Level, ...] = (Level.CORE, Level.ROBUSTNESS, Level.EXTENSION)
     exclude: tuple[str, ...] = ()
     points: dict[str, float] = field(default_factory=dict)
+    visibility: VisibilityRules = field(default_factory=VisibilityRules)
+
+    def visibility_for(self, checks: Iterable[CheckSpec | CheckResult]) -> Visibility:
+        """When students see each of ``checks`` (what the renderers get)."""
+        return self.visibility.resolve(checks)
 
     def applies_to(self, spec: CheckSpec) -> bool:
         return spec.level in self.levels and not any(
@@ -59,8 +72,11 @@ def load_rubric(path: str | Path | None = None, known: list[CheckSpec] | None = 
     a typo in an id be reported instead of silently ignored."""
     path = Path(path) if path is not None else DEFAULT_RUBRIC
     with open(path, "rb") as f:
-        data = tomllib.load(f)
-    unknown_sections = set(data) - {"rubric", "points"}
+        try:
+            data = tomllib.load(f)
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{path}: not valid TOML: {error}") from None
+    unknown_sections = set(data) - {"rubric", "points", VISIBILITY_SECTION}
     if unknown_sections:
         raise ValueError(f"{path}: unknown section(s) {sorted(unknown_sections)}")
     head = data.get("rubric", {})
@@ -82,5 +98,6 @@ def load_rubric(path: str | Path | None = None, known: list[CheckSpec] | None = 
         for pattern in [*points, *exclude]:
             if not fnmatch.filter(ids, pattern):
                 raise ValueError(f"{path}: {pattern!r} matches no check")
+    visibility = parse_visibility(data.get(VISIBILITY_SECTION, {}), str(path), known)
     return Rubric(name=head.get("name", path.stem), levels=levels, exclude=exclude,
-                  points=points)
+                  points=points, visibility=visibility)

@@ -16,16 +16,18 @@ reported as ``grader_error`` with its traceback; it is never swallowed.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from . import tracebacks
+from .actors.fake_client import Closed
 from .context import Context, ServerPool, Submission
-from .failures import CheckFailure, Crashed, NotApplicable
-from .harness.isolation import isolated_run
+from .failures import CheckFailure, Crashed, Missing, NotApplicable
+from .harness.isolation import Isolation, Jail, isolated_run, private_loopback
 from .harness.programs import Reaper
 from .messages import L_
 from .model import CheckResult, Failure, FailureKind, Status
@@ -174,6 +176,16 @@ def _call(spec: CheckSpec, ctx: Context, result: CheckResult) -> None:
 
 def _failure(ctx: Context, error: Exception) -> Failure:
     """The student-facing failure for what a check raised."""
+    if isinstance(error, Closed):
+        # A connection the scenario was still using ended: something the server did,
+        # however the check came across it (the crash is looked for below).
+        error = Missing(L_("The server reset a connection in the middle of the scenario,"
+                           " which went on using it.") if error.how == "reset" else
+                        L_("The server closed a connection in the middle of the scenario,"
+                           " which went on using it."),
+                        expected=L_("the connection stays open"),
+                        actual=L_("connection reset") if error.how == "reset"
+                        else L_("connection closed"))
     if isinstance(error, CheckFailure) or ctx.closed:
         over = ctx.limit_exceeded()  # the real story behind a hang, a crash or an EOF
         if over is not None:
@@ -217,14 +229,18 @@ def run_checks(
     # Titles and hints in the profile's words (its lines, not chatlab's).
     specs = [replace(s, title=profile.speak(s.title), hint=profile.speak(s.hint))
              for s in specs]
-    if profile.fixed_port:
-        workers = 1  # one port: one server at a time
     with isolated_run(submission.folder, submission.python) as (copy, isolation):
         if notes is not None and isolation.note:
             notes.append(f"Isolation: {isolation.note}.")
         submission = replace(submission, folder=copy, jail=isolation.jail,
                              origin=submission.original)
-        scheduler = _Scheduler(specs, submission, profile, timing, workers, progress)
+        # A server that always binds one port: each check gets a loopback of its own
+        # where the run has one (so checks still run side by side), else one at a time.
+        own_loopbacks = bool(profile.fixed_port) and isolation.private_network
+        if profile.fixed_port and not own_loopbacks:
+            workers = 1
+        scheduler = _Scheduler(specs, submission, profile, timing, workers, progress,
+                               own_loopbacks=own_loopbacks)
         try:
             scheduler.run()
         finally:
@@ -236,8 +252,12 @@ class _Scheduler:
     """Starts each check once its dependencies are done, at most ``workers`` at once."""
 
     def __init__(self, specs: list[CheckSpec], submission: Submission, profile: Profile,
-                 timing: Timing, workers: int, progress: Progress | None) -> None:
+                 timing: Timing, workers: int, progress: Progress | None, *,
+                 own_loopbacks: bool = False) -> None:
         self.args = (submission, profile, timing)
+        self.own_loopbacks = own_loopbacks
+        self.jails: list[Jail] = []  # the checks' own, stopped once their programs are
+        self.one_port = threading.Lock()  # a check without a loopback of its own
         self.workers = workers
         self.progress = progress
         self.titles = {s.id: s.title for s in specs}
@@ -308,7 +328,9 @@ class _Scheduler:
     def _work(self, spec: CheckSpec) -> None:
         try:
             pool = self.pool if spec.id != POOL_AFTER else None
-            result = run_one(spec, *self.args, pool, self.reaper, self.live)
+            with self._loopback_for_check() as submission:
+                result = run_one(spec, submission, *self.args[1:], pool, self.reaper,
+                                 self.live)
         except BaseException as error:  # noqa: BLE001 - report it, never lose a check
             result = CheckResult(
                 id=spec.id, title=spec.title, level=spec.level, step=spec.step,
@@ -326,6 +348,27 @@ class _Scheduler:
             self._record(spec, result)
             self.cond.notify_all()
 
+    @contextlib.contextmanager
+    def _loopback_for_check(self) -> Iterator[Submission]:
+        """The submission as this check runs it: on the run's loopback, or (a server
+        with one fixed port) on a loopback of the check's own, with a jail whose
+        programs are started there."""
+        submission = self.args[0]
+        if not self.own_loopbacks:
+            yield submission
+            return
+        isolation = Isolation()
+        with private_loopback(isolation):
+            if not isolation.private_network:  # could not make one now: take turns
+                with self.one_port:
+                    yield submission
+                return
+            jail = submission.jail.fresh() if submission.jail is not None else None
+            if jail is not None:
+                with self.cond:
+                    self.jails.append(jail)
+            yield replace(submission, jail=jail)
+
     def close(self) -> None:
         """Stop everything still running (after an interrupt) and wait for it to end."""
         if self.pool is not None:
@@ -338,3 +381,5 @@ class _Scheduler:
         for ctx in list(self.live):
             ctx.cleanup()
         self.reaper.join()
+        for jail in self.jails:  # every program is stopped: now their starting threads
+            jail.starter.shutdown(wait=True)

@@ -84,6 +84,48 @@ def make_result(student: str, broken: set[str] = frozenset(), na: set[str] = fro
     return SubmissionResult(submission=student, checks=checks, duration=0.01)
 
 
+# (id, step, points) of the checks of verdict_result, one letter each in its verdicts
+VERDICT_CHECKS = [
+    ("server.starts", 1, 1.0),
+    ("server.broadcast", 4, 3.0),
+    ("server.no_echo", 4, 2.0),
+    ("server.leave_reset", 6, 2.0),
+    ("server.history", 7, 1.5),
+]
+VERDICTS = {"P": Status.PASSED, "F": Status.FAILED, "M": Status.FAILED, "S": Status.SKIPPED,
+            "N": Status.NOT_APPLICABLE}
+
+
+def verdict_result(student: str, verdicts: str, *, duration: float = 1.0, nick: str = "ana",
+                   number: int = 0, checks: list[tuple[str, int, float]] | None = None,
+                   ) -> SubmissionResult:
+    """A result with one verdict per check, by letter: P passed, F failed (hung), M failed
+    (mismatch), S skipped, N not applicable. The failure messages name ``nick``, quote a
+    value and hold numbers that all vary with ``number``, as real ones vary by student.
+    Check durations: ``duration`` shared out, the failed checks taking the most."""
+    checks = checks or VERDICT_CHECKS
+    assert len(verdicts) == len(checks), verdicts
+    out = []
+    for (cid, step, points), letter in zip(checks, verdicts, strict=True):
+        status = VERDICTS[letter]
+        failure = None
+        transcript = [TranscriptEntry(0.0, nick, "connected", f"127.0.0.1:{40000 + number}"),
+                      TranscriptEntry(0.1, "server", "printed", "listening")]
+        if letter == "F":
+            failure = Failure(FailureKind.HUNG, f"{nick} got nothing within {2 + number} s"
+                              f" after {nick}'s reset on port {40000 + number}.")
+        elif letter == "M":
+            failure = Failure(FailureKind.MISMATCH, f"{nick} received 'x{number} <b>' instead"
+                              " of \"alice: hi\".", expected="alice: hi", actual=f"x{number}")
+        out.append(CheckResult(
+            cid, f"the check {cid}", Level.CORE, step, status, points,
+            points=points if status is Status.PASSED else 0.0, failure=failure,
+            reason="a check it needs failed" if letter == "S" else "n/a" if letter == "N" else "",
+            transcript=transcript if failure else [],
+            duration=round(duration * (0.5 if failure else 0.1), 3)))
+    return SubmissionResult(submission=student, checks=out, duration=duration)
+
+
 def _log(name: str) -> None:
     path = os.environ.get(LOG_ENV)
     if path:

@@ -60,6 +60,15 @@ def test_unframed_messages_glued_together_are_told_apart(pair) -> None:
     assert received == ["bob: hi", "cid: yo"]  # each logged once, as taken
 
 
+def test_a_message_to_pass_over_glued_to_the_one_wanted_leaves_it_whole(pair) -> None:
+    ours, theirs = pair
+    bob = peer(ours, "none")
+    bob.ignore.append((lambda line: line == "João entrou", "a late join notice"))
+    theirs.sendall("João entrouJoão: olá".encode())
+    assert bob.expect_line("João: olá") == "João: olá"
+    assert not bob.ignore  # passed over once
+
+
 def test_an_unframed_message_is_what_comes_until_the_line_goes_quiet(pair) -> None:
     ours, theirs = pair
     ana = peer(ours, "none")

@@ -175,6 +175,22 @@ def test_runner_reports_grader_bugs_and_never_swallows_them(tmp_path: Path) -> N
     assert result.points == 0
 
 
+def test_a_connection_the_server_ended_is_the_servers_doing_not_a_grader_bug(
+        tmp_path: Path) -> None:
+    from grader.actors.fake_client import Closed
+
+    @registry.check("t.reset", step=1)
+    def reset(ctx):
+        """a connection reset in the middle of a scenario"""
+        raise Closed("reset")
+
+    result = _run(tmp_path, reset)["t.reset"]
+    assert result.status is Status.FAILED
+    assert result.failure.kind is FailureKind.MISSING
+    assert result.failure.actual == "connection reset"
+    assert "server reset a connection" in result.failure.message
+
+
 def test_runner_maps_each_failure_to_its_kind(tmp_path: Path) -> None:
     kinds = {
         "missing": (failures.Missing("m", expected="x"), FailureKind.MISSING),
@@ -608,3 +624,14 @@ def test_a_check_whose_stub_raised_is_skipped_naming_the_step() -> None:
     assert welcome.status is Status.SKIPPED and welcome.failure is None
     assert welcome.reason.startswith("step 0") and "is not written yet — see notebooks/" in (
         welcome.reason)
+
+
+def test_a_client_gets_its_name_from_an_option_or_from_the_servers_welcome() -> None:
+    given = Profile(client_command="{python} client.py {port} {nick}")
+    named_by_server = Profile(client_command="{python} client.py {port}",
+                              assigned_name="user{n}", welcome="Welcome, you are {nick}")
+    nameless = Profile(client_command="{python} client.py {port}", welcome="Welcome!")
+    assert given.missing("client_name") is None
+    assert named_by_server.missing("client_name") is None
+    assert named_by_server.missing("nick_option") is not None
+    assert "names nobody in its welcome" in nameless.missing("client_name")

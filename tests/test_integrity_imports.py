@@ -106,7 +106,8 @@ def _audited(base: Path, entry: str, *args: str) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-@pytest.mark.parametrize("fmt", ["json", "gradescope", "text", "html"])
+@pytest.mark.parametrize("fmt", ["json", "gradescope", "text", "html", "classroom",
+                                 "prairielearn"])
 def test_check_imports_nothing_once_the_submission_runs(tmp_path: Path, fmt: str) -> None:
     sub = honest(tmp_path / "sub")
     late = _audited(tmp_path, "cli", "check", str(sub), "--only", "server.starts,"

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -198,3 +199,35 @@ def _pytest_as_nobody(interpreter: Path, home: Path) -> subprocess.CompletedProc
          str(interpreter), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
          "-k", "not unprivileged_user", str(Path(__file__))],
         cwd=home, env=env, capture_output=True, text=True, timeout=600)
+
+
+@as_root
+def test_checks_of_a_fixed_port_server_run_side_by_side_on_loopbacks_of_their_own(
+        tmp_path: Path) -> None:
+    """Two checks that bind the same port at the same time: each must be on its own
+    loopback (else the second bind fails), and they must overlap (else the barrier,
+    which waits for both, times out)."""
+    from dataclasses import replace
+
+    from grader.harness.servers import Submission
+    from grader.profile import load_profile
+    from grader.registry import CheckSpec
+    from grader.runner import run_checks
+    from grader.timing import Timing
+
+    profile = replace(load_profile(), fixed_port=32799)
+    both_in = threading.Barrier(2, timeout=20)
+    networks: list[int] = []
+
+    def binds_the_port(ctx) -> None:  # noqa: ANN001 - a grader.context.Context
+        with socket.create_server(("127.0.0.1", profile.fixed_port)):
+            networks.append(os.stat("/proc/thread-self/ns/net").st_ino)
+            both_in.wait()
+
+    specs = [CheckSpec(id=f"test.binds_{n}", title="binds the port", func=binds_the_port,
+                       step=1) for n in (1, 2)]
+    (tmp_path / "server.py").write_text("")
+    results = run_checks(specs, Submission(tmp_path), profile, Timing())
+    assert [r.status.value for r in results] == ["passed", "passed"], [
+        r.failure for r in results]
+    assert len(set(networks)) == 2 and os.stat("/proc/thread-self/ns/net").st_ino not in networks

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import time
 from collections.abc import Sequence
@@ -138,11 +139,17 @@ class ClientSession:
     def expect_screen(self, text: str, *, since: int = 0, what: str | None = None) -> None:
         """Wait until ``text`` appears on the screen after position ``since``; ``what``
         (a message) names it for the student."""
-        desc = what or repr(text)
+        self.expect_screen_match(re.compile(re.escape(text)), since=since,
+                                 what=what or repr(text))
+
+    def expect_screen_match(self, pattern: re.Pattern[str], *, since: int = 0,
+                            what: str) -> re.Match[str]:
+        """Wait until ``pattern`` matches the screen after position ``since``; the match."""
+        desc = what
         start = time.monotonic()
         deadline = start + self.timing.hard
         lines_before = self.printed_lines
-        while text not in self.screen[since:]:
+        while not (found := pattern.search(self.screen, since)):
             # Past the deadline whether the client is silent or printing something else.
             if time.monotonic() >= deadline:
                 raise self._hung(
@@ -162,6 +169,7 @@ class ClientSession:
                 L_("The client showed {what} only after {elapsed:.1f} s.", what=desc,
                    elapsed=elapsed), expected=desc
             )
+        return found
 
     def _hung(self, message: str, *, expected: str, actual: str, lines_before: int) -> Hung:
         """The failure for a client that did not do what was awaited; if it kept printing

@@ -3,6 +3,8 @@
 ::
 
     python -m grader batch submissions/ --out results/       # grade every student
+    python -m grader batch submissions/ --out results/ --roster roster.csv --export moodle
+    python -m grader batch submissions/ --out results/ --student bob   # bob again
     python -m grader gradescope-package --out autograder.zip  # or let Gradescope do it
 
 A batch run takes a folder with one sub-folder (or one ``.zip`` file) per student and
@@ -13,10 +15,14 @@ leaves in ``--out``::
                              error, a grading that died or ran out of time)
     grades.csv               student, score, max, one column per check (graded only)
     errors.csv               student, reason: every student not graded
-    report.html              the class report: distribution, pass rate per check,
-                             feedback, what the grader stopped
+    report.html              the class report: statistics, distribution, steps,
+                             pass rate per check, failure clusters, the student ×
+                             check matrix, discrimination, grading time, feedback,
+                             what the grader stopped
     batch.json               the settings the results were graded with
     .key                     the key of the results' seals (0600)
+    exports/                 with --export: moodle.csv, canvas.csv, plain.csv, and
+                             plan.json (what to export and the roster, sealed)
 
 Modules, one job each:
 
@@ -27,7 +33,13 @@ Modules, one job each:
   submission runs, leftover processes stopped, reports written from memory;
 - :mod:`.progress`  the progress line on stderr;
 - :mod:`.gradebook` and :mod:`.class_report` turn stored results into ``grades.csv`` and
-  ``report.html``;
+  ``report.html``; :mod:`.class_stats` computes the report's figures (pure functions),
+  :mod:`.class_sections` and :mod:`.class_matrix` write their HTML, :mod:`.report_text`
+  holds their words;
+- :mod:`.roster`    who each submission belongs to (``--roster``), checked before grading;
+- :mod:`.exports`   the gradebook as Moodle, Canvas and a plain CSV import it, one small
+  pure module per format;
+- :mod:`.outputs`   writes those files at the end of a run, from the batch's memory;
 - :mod:`.gradescope_package` and :mod:`.autograder` build and run a Gradescope autograder;
 - :mod:`.commands`  the ``batch`` and ``gradescope-package`` subcommands.
 """

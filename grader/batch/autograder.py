@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..model import SubmissionResult
+from ..render import NOT_GRADED
+from ..visibility import Visibility
 from .discover import find_root
 from .integrity import (
     Descendants,
@@ -42,17 +44,16 @@ from .integrity import (
 
 SETTINGS = Path("source") / "config" / "settings.json"
 RESULTS = Path("results") / "results.json"
-NOT_GRADED = (
-    "The autograder could not grade this submission — not your fault. Please tell your"
-    " instructor; you may resubmit meanwhile."
-)
+__all__ = ["NOT_GRADED", "gradescope_dict", "load_settings", "main", "not_graded", "run"]
 
 
-def gradescope_dict(result: SubmissionResult) -> dict[str, Any]:
-    """Gradescope's results.json for ``result``, from the grader's own renderer."""
+def gradescope_dict(result: SubmissionResult,
+                    visibility: Visibility | None = None) -> dict[str, Any]:
+    """Gradescope's results.json for ``result``, from the grader's own renderer, each
+    test with its visibility from the rubric."""
     from ..render.gradescope import gradescope_results
 
-    return gradescope_results(result)
+    return gradescope_results(result, visibility or Visibility())
 
 
 def not_graded() -> dict[str, Any]:
@@ -76,6 +77,8 @@ def load_settings(root: Path) -> dict[str, Any]:
 def run(root: Path) -> int:
     """Grade and write ``results.json``; 0 exactly when it was written."""
     from ..api import grade
+    from ..checks import all_checks
+    from ..rubric import load_rubric
 
     results = root / RESULTS
     try:
@@ -85,8 +88,10 @@ def run(root: Path) -> int:
         files = GraderFiles()
         programs = Descendants.snapshot()
         folder = find_root(root / "submission")
+        settings = load_settings(root)
+        rubric = load_rubric(settings.pop("rubric", None), all_checks())
         try:
-            result = grade(folder, **load_settings(root))
+            result = grade(folder, rubric=rubric, **settings)
         finally:
             left = programs.stop()  # nothing of the submission runs past this line
         result.submission = "submission"
@@ -97,7 +102,7 @@ def run(root: Path) -> int:
                          " after grading were stopped before the results were written.")
         notes += environment_note(environment_findings())
         result.notes += notes
-        data = gradescope_dict(result)  # the notes are in its output
+        data = gradescope_dict(result, rubric.visibility_for(result.checks))  # notes too
         write_report(results, json.dumps(data, indent=1) + "\n")
     except Exception:  # noqa: BLE001 - any failure: no grade, and run_autograder says so
         print(traceback.format_exc(), file=sys.stderr)

@@ -1,15 +1,27 @@
 """The class report: one self-contained HTML page an instructor opens from disk.
 
-Everything is inline (CSS, SVG charts drawn here by hand, no script, no font or image to
-fetch), so the page works offline, attached to an e-mail or inside a zip. Sections:
+Everything is inline (CSS, SVG charts drawn here by hand, one short script that only
+sorts the matrix, no font or image to fetch), so the page works offline, attached to an
+e-mail or inside a zip. Sections:
 
 - a summary (students, mean, median, how many passed everything);
-- the score distribution, as a histogram of percentages in tenths;
-- the pass rate of every check with its title: which concept did the class miss?
+- statistics of the score (mean, standard deviation, quartiles) and its distribution,
+  as a histogram of percentages in tenths;
+- per notebook step: who passed all its checks, the mean share of its points;
+- the pass rate of every check with its title (passed, failed, skipped counted apart):
+  which concept did the class miss?
+- failures that look alike, grouped by check, kind and message pattern;
+- the student × check matrix, sortable;
+- each check against the rest of the score (item discrimination), the doubtful flagged;
+- the grading time of each submission, the slowest listed;
 - a table of students linking to each one's feedback, the same the student sees:
-  what was expected, what happened, the transcript, the program's output, the hint.
+  what was expected, what happened, the transcript, the program's output, the hint;
+- with a roster (``--roster``), its students without a submission and the submissions
+  it does not list.
 
-The numbers come from :class:`~grader.batch.gradebook.Gradebook`, as in ``grades.csv``.
+The numbers come from :class:`~grader.batch.gradebook.Gradebook`, as in ``grades.csv``,
+and the figures from :mod:`.class_stats`; this module and :mod:`.class_sections` and
+:mod:`.class_matrix` only write HTML. Those not graded are in no statistic.
 Elements carry ``data-*`` attributes (``data-student``, ``data-score``, ``data-check``,
 ``data-passed``…) so tests and scripts can read the figures back from the page.
 """
@@ -23,7 +35,20 @@ from pathlib import Path
 
 from ..model import CheckResult, Status, SubmissionResult
 from ..render import KIND_WORDS
+from . import class_stats
+from .class_matrix import CSS as MATRIX_CSS
+from .class_matrix import SCRIPT as MATRIX_SCRIPT
+from .class_matrix import matrix_section
+from .class_sections import (
+    clusters_section,
+    discrimination_section,
+    statistics_section,
+    steps_section,
+    timing_section,
+)
 from .gradebook import CheckColumn, Gradebook, fmt_points
+from .report_text import TEXT
+from .roster import RosterMatch
 from .store import write_atomic
 
 BINS = 10  # histogram bars: 0-9 %, 10-19 %, ..., 90-100 %
@@ -189,12 +214,15 @@ def _checks_table(columns: list[CheckColumn]) -> str:
         f"<td>{escape(c.title)}</td><td>{escape(c.level)}</td><td class=num>{c.step:02d}</td>"
         f"<td class=num>{fmt_points(c.max_points)}</td>"
         f'<td class="num rate">{c.passed}/{c.graded}</td>'
+        f'<td class="num failed">{c.failed}</td><td class="num skipped">{c.skipped}</td>'
+        f'<td class="num na">{c.not_applicable}</td>'
         f"<td class=num>{_pct(c.pass_rate)}</td></tr>"
         for c in columns
     )
     return (
         '<table id="checks"><thead><tr><th>check</th><th>title</th><th>level</th>'
         "<th class=num>step</th><th class=num>points</th><th class=num>passed</th>"
+        "<th class=num>failed</th><th class=num>skipped</th><th class=num>n/a</th>"
         f"<th class=num>rate</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
@@ -202,24 +230,28 @@ def _checks_table(columns: list[CheckColumn]) -> str:
 def _students_table(gradebook: Gradebook) -> str:
     rows = []
     for r in gradebook.results:
-        failed = sum(c.status is Status.FAILED for c in r.checks)
+        counts = class_stats.status_counts(r)
         rows.append(
             f'<tr class="student-row" data-student="{escape(r.submission)}" '
-            f'data-score="{fmt_points(r.score)}" data-max="{fmt_points(r.max_score)}">'
+            f'data-score="{fmt_points(r.score)}" data-max="{fmt_points(r.max_score)}" '
+            f'data-failed="{counts.failed}" data-skipped="{counts.skipped}">'
             f'<td><a href="#{anchor(r.submission)}">{escape(r.submission)}</a></td>'
             f'<td class="num score">{fmt_points(r.score)}</td>'
             f'<td class="num max">{fmt_points(r.max_score)}</td>'
-            f"<td class=num>{_pct(_fraction(r))}</td><td class=num>{failed}</td></tr>"
+            f"<td class=num>{_pct(_fraction(r))}</td><td class=num>{counts.failed}</td>"
+            f"<td class=num>{counts.skipped}</td></tr>"
         )
     for student, error in gradebook.failed.items():
         rows.append(
             f'<tr class="student-row not-graded" data-student="{escape(student)}" data-score="" '
             f'data-max=""><td><a href="#{anchor(student)}">{escape(student)}</a></td>'
-            f'<td colspan=4 class="fail">not graded: {escape(error)}</td></tr>'
+            f'<td colspan=5 class="fail">not graded: {escape(error)}</td></tr>'
         )
     return (
         '<table id="students"><thead><tr><th>student</th><th class=num>score</th>'
-        "<th class=num>max</th><th class=num>%</th><th class=num>failed checks</th></tr>"
+        "<th class=num>max</th><th class=num>%</th>"
+        f'<th class=num>{escape(TEXT["students.failed"])}</th>'
+        f'<th class=num>{escape(TEXT["students.skipped"])}</th></tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -311,12 +343,39 @@ def _stopped(gradebook: Gradebook) -> str:
     )
 
 
+def roster_section(match: RosterMatch | None) -> str:
+    """The roster's students without a submission, and submissions it does not list."""
+    if match is None:
+        return ""
+    missing = "".join(
+        f'<tr class="missing" data-student="{escape(e.folder)}"><td>{escape(e.folder)}</td>'
+        f"<td>{escape(e.student_id)}</td><td>{escape(e.name)}</td>"
+        f"<td>{escape(e.email)}</td></tr>"
+        for e in match.missing)
+    unlisted = "".join(
+        f'<li class="unlisted" data-student="{escape(f)}"><a href="#{anchor(f)}">'
+        f"{escape(f)}</a></li>" for f in match.unlisted)
+    return (
+        '<h2 id="roster">Roster</h2>'
+        f'<p class="muted">{len(match.entries)} submission(s) matched the roster.</p>'
+        + (f"<p><b>{len(match.missing)} roster student(s) without a submission</b> (exported"
+           " as missing, with no grade):</p><table id=missing><thead><tr><th>folder</th>"
+           f"<th>student id</th><th>name</th><th>email</th></tr></thead><tbody>{missing}"
+           "</tbody></table>" if match.missing else "")
+        + (f"<p><b>{len(match.unlisted)} submission(s) not in the roster</b> (graded, in"
+           " grades.csv and plain.csv, but in no Moodle or Canvas file):</p>"
+           f'<ul id="unlisted">{unlisted}</ul>' if match.unlisted else "")
+    )
+
+
 def render_report(
     gradebook: Gradebook, *, title: str = "chatlab class report", generated: datetime | None = None,
-    similarity: str | None = None,
+    similarity: str | None = None, roster: RosterMatch | None = None,
 ) -> str:
-    """The whole page as a string; ``similarity``: a link to the similarity report."""
+    """The whole page as a string; ``similarity``: a link to the similarity report;
+    ``roster``: the roster matched with the submissions."""
     when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    results = gradebook.results
     not_graded = "".join(
         f'<section class="student not-graded" id="{anchor(s)}" data-student="{escape(s)}">'
         f"<h3>{escape(s)} — not graded</h3><p class=fail>{escape(e)}</p></section>"
@@ -326,28 +385,37 @@ def render_report(
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<style>{CSS}</style></head><body><main>"
+        f"<style>{CSS}{MATRIX_CSS}</style></head><body><main>"
         f"<h1>{escape(title)}</h1><p class=muted>generated {when}</p>"
         + (f'<p><a href="{escape(similarity)}">Similarity between students'
            "</a> (python -m grader similarity)</p>" if similarity else "")
         + f"{_summary_cards(gradebook)}"
-        f"{_stopped(gradebook)}"
-        "<h2>Score distribution</h2>"
+        f"{_stopped(gradebook)}{roster_section(roster)}"
+        + statistics_section(class_stats.score_statistics(results, len(gradebook.failed)))
+        + "<h2>Score distribution</h2>"
         f"{histogram_svg(histogram_counts(gradebook))}"
-        "<h2>Pass rate per check</h2>"
+        + steps_section(class_stats.step_rollup(results))
+        + "<h2>Pass rate per check</h2>"
         '<p class="muted">Share of students who passed each check (where it applies). '
         "Low bars point at the concept to go over again in class.</p>"
         f"{pass_rate_svg(gradebook.columns)}{_checks_table(gradebook.columns)}"
-        '<h2 id="students-heading">Students</h2>'
+        + clusters_section(class_stats.failure_clusters(results), anchor)
+        + matrix_section(gradebook)
+        + discrimination_section(class_stats.discrimination(results),
+                                 flag_below=class_stats.FLAG_BELOW,
+                                 min_students=class_stats.MIN_STUDENTS)
+        + timing_section(class_stats.grading_times(results), anchor)
+        + '<h2 id="students-heading">Students</h2>'
         f"{_students_table(gradebook)}"
         "<h2>Feedback per student</h2>"
         f"{''.join(student_section(r) for r in gradebook.results)}{not_graded}"
-        "</main></body></html>\n"
+        f"</main><script>{MATRIX_SCRIPT}</script></body></html>\n"
     )
 
 
 def write_report(
-    gradebook: Gradebook, path: Path | str, *, title: str = "chatlab class report"
+    gradebook: Gradebook, path: Path | str, *, title: str = "chatlab class report",
+    roster: RosterMatch | None = None,
 ) -> Path:
     """Write ``report.html`` atomically, linking ``similarity.html`` when one lies
     beside it or in ``similarity/`` (``grader similarity … --out``); returns its path."""
@@ -356,5 +424,5 @@ def write_report(
                  for candidate in (target.parent / "similarity.html",
                                    target.parent / "similarity" / "similarity.html")
                  if candidate.is_file()), None)
-    write_atomic(target, render_report(gradebook, title=title, similarity=link))
+    write_atomic(target, render_report(gradebook, title=title, similarity=link, roster=roster))
     return target

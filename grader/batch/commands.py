@@ -19,7 +19,7 @@ DEFAULT_STUDENT_TIMEOUT = 120.0  # seconds of wall-clock time one student may ta
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-PATHS = ("folder", "submissions", "out", "output", "rubric")  # path arguments
+PATHS = ("folder", "submissions", "out", "output", "rubric", "roster")  # path arguments
 PATHS_OR_NAMES = ("profile",)  # a file, or the name of a shipped profile
 
 
@@ -37,10 +37,12 @@ def make_paths_absolute(args: argparse.Namespace) -> None:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from .class_report import write_report
-    from .discover import DiscoveryError
-    from .gradebook import Gradebook, write_csv, write_errors_csv
+    from .discover import DiscoveryError, discover
+    from .exports import ExportError, choose_plan
+    from .outputs import write_outputs
     from .parallel import BatchError, GradeSettings, run_batch
+    from .roster import RosterError, load_roster, resolve_students
+    from .store import ResultStore
 
     settings = GradeSettings(
         only=args.only,
@@ -51,11 +53,21 @@ def _batch(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     try:
+        plan, remembered = choose_plan(ResultStore(out), args.export, args.roster,
+                                       args.assignment)
+        if remembered:
+            print(remembered, file=sys.stderr)
+        roster = load_roster(plan.roster) if plan.roster else None
+        students = None
+        if args.student:
+            folders = [s.student for s in discover(args.submissions, exclude=out)]
+            students = resolve_students(args.student, folders, roster)
         summary = run_batch(
             args.submissions, out, jobs=args.jobs, regrade=args.regrade, settings=settings,
-            student_timeout=args.student_timeout,
+            student_timeout=args.student_timeout, students=students,
+            not_graded=args.not_graded,
         )
-    except (BatchError, DiscoveryError) as error:
+    except (BatchError, DiscoveryError, ExportError, RosterError) as error:
         print(f"{PROG} batch: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     for event in summary.events:
@@ -68,27 +80,47 @@ def _batch(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     # Every program of every submission is gone: only the grader's memory speaks now.
-    gradebook = Gradebook.build(list(summary.results.values()), summary.not_graded,
-                                summary.events)
-    csv_path = write_csv(gradebook, out / "grades.csv")
-    write_errors_csv(gradebook, out / "errors.csv")
-    html_path = write_report(gradebook, out / "report.html")
+    outputs = write_outputs(summary, out, roster, plan)
+    gradebook, matched = outputs.gradebook, outputs.roster
+    kept = _("kept from earlier runs") if students or args.not_graded else _("already graded")
     print(
-        _("{graded} graded, {skipped} already graded, {failed} not graded, in"
-          " {seconds:.1f}s").format(graded=len(summary.graded), skipped=summary.skipped,
-                                    failed=len(gradebook.failed), seconds=summary.elapsed),
+        _("{graded} graded, {skipped} {kept}, {failed} not graded, in {seconds:.1f}s").format(
+            graded=len(summary.graded), skipped=summary.skipped, kept=kept,
+            failed=len(gradebook.failed), seconds=summary.elapsed),
         file=sys.stderr,
     )
+    if args.not_graded and not summary.todo:
+        print("  " + _("--not-graded: no student in the results folder is recorded as not"
+                       " graded"), file=sys.stderr)
     for student, error in gradebook.failed.items():
         print("  " + _("not graded: {student}: {error}").format(student=student, error=error),
               file=sys.stderr)
-    if gradebook.failed:
-        print(_("wrote {csv} and {html}; not graded: {errors}").format(
-            csv=csv_path, html=html_path, errors=out / "errors.csv"), file=sys.stderr)
-    else:
-        print(_("wrote {csv} and {html}").format(csv=csv_path, html=html_path),
+    if matched is not None:
+        for entry in matched.missing:
+            print("  " + _("missing: {student_id} ({name}): no submission {folder!r} in"
+                           " {submissions}; exported with no grade").format(
+                student_id=entry.student_id, name=entry.name or entry.email or _("no name"),
+                folder=entry.folder, submissions=args.submissions), file=sys.stderr)
+        for folder in matched.unlisted:
+            print("  " + _("not in the roster: {folder}: graded, but in no Moodle or Canvas"
+                           " export; add it to {roster}").format(
+                folder=folder, roster=roster.source if roster else _("the roster")),
+                file=sys.stderr)
+    for note in outputs.notes:
+        print(f"  {note}", file=sys.stderr)
+    for failure in outputs.failed_exports:
+        print("  " + _("export not written: {failure}").format(failure=failure),
               file=sys.stderr)
-    return EXIT_OK if not gradebook.failed else EXIT_SOME_FAILED
+    written = ", ".join(str(p) for p in [outputs.grades, outputs.report, *outputs.exports])
+    if gradebook.failed:
+        print(_("wrote {files}; not graded: {errors}").format(files=written,
+                                                               errors=outputs.errors),
+              file=sys.stderr)
+    else:
+        print(_("wrote {files}").format(files=written), file=sys.stderr)
+    trouble = gradebook.failed or (matched is not None and matched.unlisted) or (
+        outputs.failed_exports)
+    return EXIT_SOME_FAILED if trouble else EXIT_OK
 
 
 def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -112,8 +144,31 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
         default="results",
         help="where results go (default: results)",
     )
-    p.add_argument(
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
         "--regrade", action="store_true", help="grade again students already graded in RESULTS_DIR"
+    )
+    which.add_argument(
+        "--student", action="append", metavar="ID[,ID...]",
+        help="grade only these students again (folder names, or the roster's student ids),"
+        " keeping everyone else's stored result",
+    )
+    which.add_argument(
+        "--not-graded", action="store_true",
+        help="grade again only the students RESULTS_DIR records as not graded",
+    )
+    p.add_argument(
+        "--roster", metavar="CSV",
+        help="folder,student_id,email,name of every student (remembered for later runs)",
+    )
+    p.add_argument(
+        "--export", action="append", metavar="moodle,canvas,csv",
+        help="also write RESULTS_DIR/exports/ for these platforms (repeatable; 'none' stops;"
+        " remembered for later runs)",
+    )
+    p.add_argument(
+        "--assignment", metavar="NAME",
+        help="the grade item's name in the exports (Canvas: 'Name (id)'; default: chatlab)",
     )
     p.add_argument(
         "--student-timeout",

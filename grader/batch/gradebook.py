@@ -44,6 +44,9 @@ class CheckColumn:
     max_points: float
     passed: int = 0  # students who passed it
     graded: int = 0  # students for whom it applies (not "not applicable")
+    failed: int = 0  # students who ran it and failed it
+    skipped: int = 0  # students for whom it did not run (a dependency failed, --only)
+    not_applicable: int = 0  # students whose protocol profile cannot express it
 
     @property
     def pass_rate(self) -> float | None:
@@ -76,9 +79,12 @@ class Gradebook:
                         c.id, c.title, str(c.level), c.step, c.max_points
                     )
                 if c.status is Status.NOT_APPLICABLE:
+                    col.not_applicable += 1
                     continue
                 col.graded += 1
                 col.passed += c.status is Status.PASSED
+                col.failed += c.status is Status.FAILED
+                col.skipped += c.status is Status.SKIPPED
         graded = {r.submission for r in ordered}
         not_graded = {k: v for k, v in sorted((failed or {}).items()) if k not in graded}
         return cls(ordered, not_graded, list(columns.values()), list(events or []))

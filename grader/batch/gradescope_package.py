@@ -165,10 +165,10 @@ def build_package(
 ) -> Path:
     """Write the Gradescope autograder zip to ``out`` and return its path.
 
-    ``rubric`` must be a file; ``profile`` a file or the name of a shipped profile;
-    they and ``only`` are what every submission will be graded with. Without the
-    reference solution the cross-play checks are skipped, but student code, which runs
-    in the same container, cannot read it.
+    ``rubric`` must be a file, and a valid rubric (ValueError); ``profile`` a file or
+    the name of a shipped profile; they and ``only`` are what every submission will be
+    graded with. Without the reference solution the cross-play checks are skipped, but
+    student code, which runs in the same container, cannot read it.
     """
     kit = kit_root or KIT_ROOT
     if not (kit / "grader" / "__init__.py").is_file():
@@ -179,6 +179,10 @@ def build_package(
         path = Path(rubric)
         if not path.is_file():
             raise FileNotFoundError(f"rubric file not found: {path}")
+        from ..checks import all_checks
+        from ..rubric import load_rubric
+
+        load_rubric(path, all_checks())  # a typo is said now, not to every student
         settings["rubric"] = "rubric.toml"
         extra["rubric.toml"] = path.read_bytes()
     if profile is not None:

@@ -21,6 +21,16 @@ changed meanwhile: that needs no key, so even a program that read the key cannot
 change a grade while the batch runs. A student whose worker's pipe was interfered
 with is graded again, once, after the others.
 
+**Some students only.** ``students`` (folder names) grades exactly those again, and
+``not_graded`` those the results folder records as not graded (an error in
+``errors/``, or a stored result that no longer verifies); both need an earlier batch
+in the folder. Every other student keeps their stored result, which counts only if its
+seal verifies under the folder's key with the same settings, as on any resumed run
+(and is compared with what was read at the start, at the end); one that does not
+verify is reported as not graded, not graded again unless selected. A folder whose
+key is missing or unusable is refused, rather than given a new key that would make
+every stored result count as forged.
+
 **Not graded.** A student whose worker died, was killed, ran past the per-student
 wall-clock limit (``student_timeout``), or hit a grader error (an exception, or a check
 failing as ``grader_error``) gets no grade: the reason is recorded in ``errors/``, the
@@ -51,7 +61,7 @@ import signal
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -161,6 +171,7 @@ class BatchSummary:
     out: Path
     students: list[str]  # every student found, sorted
     skipped: int  # already graded by an earlier run
+    todo: list[str] = field(default_factory=list)  # the students this run set out to grade
     graded: list[str] = field(default_factory=list)  # graded by this run
     failed: dict[str, str] = field(default_factory=dict)  # student -> why it was not graded
     elapsed: float = 0.0
@@ -476,6 +487,29 @@ class _Pool:
         self.sweep()
 
 
+def _check_selection(store: ResultStore, students: set[str] | None, not_graded: bool,
+                     regrade: bool, found: list[str]) -> None:
+    """Refuse a partial regrade that could not keep the other students' results."""
+    if students is None and not not_graded:
+        return
+    what = "--student" if students is not None else "--not-graded"
+    if regrade:
+        raise BatchError(f"{what} regrades some students and --regrade all of them;"
+                         " pass one of the two")
+    if store.read_manifest() is None:
+        raise BatchError(f"{what} regrades students of an earlier batch, but {store.root}"
+                         " holds none (no batch.json); grade the class first, without"
+                         f" {what}")
+    if store.students() and not store.has_key():
+        raise BatchError(f"{store.root / '.key'} is missing or readable by others, so the"
+                         " stored results cannot be verified; restore it (mode 0600) or"
+                         " grade everyone again with --regrade")
+    unknown = sorted(set(students or ()) - set(found))
+    if unknown:
+        raise BatchError(f"unknown student(s) for --student: {', '.join(unknown)}; no"
+                         " submission folder has that name; nothing was graded")
+
+
 def _check_settings(store: ResultStore, settings: GradeSettings, regrade: bool) -> None:
     current = settings.fingerprint()
     previous = store.read_manifest()
@@ -502,8 +536,11 @@ def run_batch(
     stream: TextIO | None = None,
     tty: bool | None = None,
     student_timeout: float = DEFAULT_STUDENT_TIMEOUT,
+    students: Iterable[str] | None = None,
+    not_graded: bool = False,
 ) -> BatchSummary:
     """Grade every student in ``submissions_dir`` into ``out``; see the module docstring.
+    ``students`` (folder names) or ``not_graded``: grade only those again.
 
     ``grade`` defaults to :func:`grader.api.grade`; tests pass a fake one. On Ctrl-C it
     returns early with ``interrupted`` set, once what was being graded is saved.
@@ -517,7 +554,8 @@ def run_batch(
     enable_subreaper()  # orphans of a worker that dies come to us, to be stopped
     try:
         with store.lock():
-            batch = _Batch(store, settings or GradeSettings(), regrade)
+            batch = _Batch(store, settings or GradeSettings(), regrade,
+                           set(students) if students is not None else None, not_graded)
             summary = batch.run(
                 submissions_dir, max(1, jobs or default_jobs()), grade or default_grade(),
                 student_timeout, stream, tty,
@@ -531,10 +569,14 @@ def run_batch(
 class _Batch:
     """One run over a results folder: what it graded, wrote, and found."""
 
-    def __init__(self, store: ResultStore, settings: GradeSettings, regrade: bool) -> None:
+    def __init__(self, store: ResultStore, settings: GradeSettings, regrade: bool,
+                 students: set[str] | None = None, not_graded: bool = False) -> None:
         self.store = store
         self.settings = settings
         self.regrade = regrade
+        self.students = students  # grade only these again (None: everyone not graded)
+        self.not_graded = not_graded  # grade only those recorded as not graded again
+        self.untouched: set[str] = set()  # not graded, and not this run's to grade
         self.fingerprint = settings.fingerprint()
         self.texts: dict[str, str] = {}  # student -> the result file's text, as it must stay
         self.details: dict[str, str] = {}  # student -> the detail of this run's error
@@ -545,24 +587,38 @@ class _Batch:
             stream: TextIO | None, tty: bool | None) -> BatchSummary:
         store = self.store
         submissions = discover(submissions_dir, exclude=store.root)
+        _check_selection(store, self.students, self.not_graded, self.regrade,
+                         [s.student for s in submissions])
         store.prepare()
         _check_settings(store, self.settings, self.regrade)
         summary = BatchSummary(store.root, [s.student for s in submissions], skipped=0)
         self.summary = summary
         todo = []
         for sub in submissions:
-            result, why, text = (None, "", None) if self.regrade else store.check_text(
+            forced = self.regrade or sub.student in (self.students or ())
+            result, why, text = (None, "", None) if forced else store.check_text(
                 sub.student, self.fingerprint)
             if result is not None and text is not None:
                 summary.results[sub.student] = result
                 self.texts[sub.student] = text
+                continue
+            if not forced and not self._selected(sub.student, why):
+                self.untouched.add(sub.student)
+                summary.failed[sub.student] = (
+                    f"the stored result {why}" if why not in ("", ABSENT)
+                    else store.load_error(sub.student) or "not graded yet")
+                if why not in ("", ABSENT):
+                    summary.events.append(f"{sub.student}: the stored result {why}; not"
+                                          " graded again in this run (--not-graded or"
+                                          f" --student {sub.student} would).")
                 continue
             todo.append(sub)
             if why and why != ABSENT:
                 summary.events.append(f"{sub.student}: the stored result {why}; it is graded"
                                       " again.")
         summary.skipped = len(summary.results)
-        self.progress = Progress(len(submissions), already_done=summary.skipped,
+        summary.todo = [sub.student for sub in todo]
+        self.progress = Progress(len(todo) + summary.skipped, already_done=summary.skipped,
                                  stream=stream, tty=tty)
         self.progress.start()
         programs = Descendants.snapshot()
@@ -593,6 +649,15 @@ class _Batch:
                 summary.events.append(f"{len(left)} process(es) still running at the end of the"
                                       f" batch were stopped: {'; '.join(left[:3])}")
         return summary
+
+    def _selected(self, student: str, why: str) -> bool:
+        """Whether this run grades ``student``, who has no stored result that counts
+        (``why`` says why not)."""
+        if self.students is not None:
+            return student in self.students
+        if self.not_graded:
+            return why != ABSENT or self.store.error_path(student).exists()
+        return True
 
     def _record(self, outcome: Outcome) -> None:
         """Write what a worker reported (the worker and its programs are gone)."""
@@ -637,5 +702,7 @@ class _Batch:
                                           " batch ran; it was restored from the grader's"
                                           " memory.")
                 store.error_path(student).unlink(missing_ok=True)
+            elif student in self.untouched:
+                continue  # left as an earlier run recorded it
             elif student in summary.failed and store.load_error(student) != summary.failed[student]:
                 store.save_error(student, summary.failed[student], self.details.get(student, ""))

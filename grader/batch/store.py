@@ -183,9 +183,35 @@ class ResultStore:
     def error_path(self, student: str) -> Path:
         return self.errors_dir / f"{student}.json"
 
-    def _digest(self, body: dict[str, Any]) -> str:
+    def has_key(self) -> bool:
+        """Whether ``.key`` holds a usable key (without making one): results sealed
+        earlier can only be verified when it does."""
+        return self._key is not None or self._read_key() is not None
+
+    def _digest(self, body: dict[str, Any], kind: str = SEAL) -> str:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hmac.new(self.key, f"{SEAL}\0{canonical}".encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.key, f"{kind}\0{canonical}".encode(), hashlib.sha256).hexdigest()
+
+    def seal_document(self, kind: str, body: dict[str, Any]) -> str:
+        """``body`` as JSON text sealed under the folder's key for ``kind`` (a format
+        name, so a document of one kind never verifies as another)."""
+        body = json.loads(json.dumps(body))
+        return json.dumps({"format": kind, "digest": self._digest(body, kind), "body": body},
+                          indent=1, ensure_ascii=False) + "\n"
+
+    def open_document(self, kind: str, text: str) -> dict[str, Any] | None:
+        """The body of a document :meth:`seal_document` wrote, or None if it does not
+        verify."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or data.get("format") != kind:
+            return None
+        body, digest = data.get("body"), data.get("digest")
+        if not isinstance(body, dict) or not isinstance(digest, str):
+            return None
+        return body if hmac.compare_digest(digest, self._digest(body, kind)) else None
 
     def seal(self, student: str, result: SubmissionResult,
              settings: dict[str, Any] | None = None) -> str:

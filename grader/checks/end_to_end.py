@@ -3,12 +3,14 @@ reference solution (student client with the reference server, and the other way)
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ..actors.student_client import ClientSession
 from ..context import Context, Server
 from ..failures import Crashed, NotApplicable
 from ..messages import L_
+from ..profile import log_pattern
 from ..registry import check
 from .client import await_exit
 from .common import hint
@@ -22,13 +24,23 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
     """``nicks`` chat through ``server`` using the clients in ``client_folder``: the
     first one speaks, the others see it; the last one quits, the first sees it leave."""
     clients: list[ClientSession] = []
+    names: dict[ClientSession, str] = {}  # the server's name for each client
     for nick in nicks:
-        client = ctx.client(server.port, nick, name=nick, folder=client_folder)
-        if ctx.profile.welcome:
-            client.expect_screen(ctx.profile.welcome_line(nick), what=f"{nick}'s welcome")
+        if ctx.profile.assigned_name and client_folder is None:
+            # Nobody chooses a name: the client is started without one and the name is
+            # read from its welcome.
+            client = ctx.client(server.port, None, name=nick)
+            names[client] = client.expect_screen_match(
+                ctx.assigned_welcome, what=L_("{nick}'s welcome, with the name the server"
+                                              " gave it", nick=nick)).group(1)
+        else:
+            client = ctx.client(server.port, nick, name=nick, folder=client_folder)
+            names[client] = nick
+            _await_registered(ctx, server, client, first=not clients)
         for earlier in clients:
-            earlier.expect_screen(ctx.profile.joined_line(nick),
-                                  what=L_("the announcement that {nick} joined", nick=nick))
+            earlier.expect_screen(ctx.profile.joined_line(names[client]),
+                                  what=L_("the announcement that {nick} joined",
+                                          nick=names[client]))
         clients.append(client)
     first, last = clients[0], clients[-1]
     marks = [c.cursor() for c in clients]
@@ -45,16 +57,34 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
     else:  # no quit command: the user leaves with Ctrl-D
         last.type_eof()
         await_exit(last, 1.0, "Ctrl-D")
-    first.expect_screen(ctx.profile.left_line(last.name), since=mark,
-                        what=L_("the announcement that {last} left", last=last.name))
+    first.expect_screen(ctx.profile.left_line(names[last]), since=mark,
+                        what=L_("the announcement that {last} left", last=names[last]))
     for client in clients:
         if client.has_traceback():
             raise Crashed(L_("{client}'s client printed a traceback.", client=client.name))
 
 
+def _await_registered(ctx: Context, server: Server, client: ClientSession, *,
+                      first: bool) -> None:
+    """Wait until the server has taken ``client``'s nickname, so that the next client's
+    join reaches it. A welcome or the newcomer's own join notice says so on its screen;
+    for the first client, which nobody else sees join, the server's join log line does
+    where the profile gives one. (Later clients: the earlier ones see them join.)"""
+    nick, profile = client.name, ctx.profile
+    if profile.welcome:
+        client.expect_screen(profile.welcome_line(nick), what=L_("{nick}'s welcome", nick=nick))
+    elif profile.self_join and profile.joined:
+        client.expect_screen(profile.joined_line(nick),
+                             what=L_("the announcement that {nick} joined, on its own"
+                                     " screen", nick=nick))
+    elif first and profile.log_join:
+        pattern = log_pattern(profile.log_join, nick=ctx.real_name(nick))
+        server.program.wait_line(pattern, time.monotonic() + ctx.timing.hard)
+
+
 @check("e2e.chat", step=STEP, points=2,
        depends=["server.broadcast", "server.join_announced", *E2E_DEPS],
-       needs=["nick_option", "joined", "left"], cost=4,
+       needs=["client_name", "joined", "left"], cost=4,
        hint=hint("Putting it together", "§9", "Run your server and three clients in"
                  " three terminals and replay the scenario below."))
 def chat(ctx: Context) -> None:

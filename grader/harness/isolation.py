@@ -16,7 +16,8 @@ it may *touch*. Each grading run (:func:`isolated_run`) gets:
   the programs run as an unprivileged uid made for the run, which owns only the copy;
 - **a loopback of its own** (a network namespace) when the grader may make one: the
   run's programs and the grader's fake peers talk there, so no submission can reach or
-  squat another's ports.
+  squat another's ports (a server that hard-codes its port gets one per check: see
+  :meth:`Jail.fresh` and the runner).
 
 Where one of these is missing (no bubblewrap, user namespaces disabled, not root) the
 run goes on with what there is, and :attr:`Isolation.note` says, in the result, what
@@ -40,7 +41,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -84,6 +85,12 @@ class Jail:
     starter: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="jail"),
         compare=False, repr=False)
+
+    def fresh(self) -> Jail:
+        """The same jail with a starting thread of its own, made by the first program
+        started through it: that thread, and so its programs, are on the network of
+        the thread that starts the first one (a check with a loopback of its own)."""
+        return replace(self, starter=ThreadPoolExecutor(1, thread_name_prefix="jail"))
 
     def start(self, spawn: Callable[[], T]) -> T:
         """Call ``spawn`` (which starts a wrapped command) in the run's starting thread."""

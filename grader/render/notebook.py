@@ -8,7 +8,9 @@ from ..i18n import gettext as _
 from ..i18n import ngettext
 from ..messages import show
 from ..model import CheckResult, Status, SubmissionResult
+from ..visibility import Visibility
 from . import entry_words, integrity_notes, kind_words, output_lines
+from .student_view import student_view, withheld_sentence
 
 COLORS = {Status.PASSED: "#1a7f37", Status.FAILED: "#cf222e", Status.SKIPPED: "#9a6700",
           Status.NOT_APPLICABLE: "#6e7781"}
@@ -52,8 +54,10 @@ def _details(c: CheckResult) -> str:
     return f"<details open>{''.join(parts)}</details>"
 
 
-def render_html(result: SubmissionResult) -> str:
-    """A self-contained HTML fragment (no scripts), fit for a notebook cell."""
+def render_html(result: SubmissionResult, visibility: Visibility | None = None) -> str:
+    """A self-contained HTML fragment (no scripts), fit for a notebook cell. With
+    ``visibility``, a student's view: only the checks they may see now."""
+    result, withheld = student_view(result, visibility)
     passed = sum(c.status is Status.PASSED for c in result.checks)
     skipped = sum(c.status is Status.SKIPPED for c in result.checks)
     ok = result.all_passed
@@ -70,4 +74,5 @@ def render_html(result: SubmissionResult) -> str:
     failed = "".join(_details(c) for c in result.checks if c.status is Status.FAILED)
     stopped = "".join(f"<p>{escape(_('Stopped by the grader: {note}').format(note=n))}</p>"
                       for n in integrity_notes(result))
-    return f'<div class="chatlab-grader">{head}{table}{failed}{stopped}</div>'
+    more = f"<p>{escape(withheld_sentence(withheld))}</p>" if withheld.count else ""
+    return f'<div class="chatlab-grader">{head}{table}{more}{failed}{stopped}</div>'

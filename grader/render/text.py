@@ -6,7 +6,9 @@ from ..i18n import gettext as _
 from ..i18n import ngettext
 from ..messages import show
 from ..model import CheckResult, Status, SubmissionResult
+from ..visibility import Visibility
 from . import entry_words, integrity_notes, kind_words, output_lines
+from .student_view import student_view, withheld_sentence
 
 MARKS = {
     Status.PASSED: "✓",
@@ -36,7 +38,7 @@ def table(result: SubmissionResult, color: bool = False) -> list[str]:
         if c.status is Status.NOT_APPLICABLE:
             pts = _("n/a")
         lines.append(f"  {mark} {c.id:<{width}}  {pts:>5}  {show(c.title)}")
-        if c.status is Status.SKIPPED and c.reason:
+        if c.status in (Status.SKIPPED, Status.NOT_APPLICABLE) and c.reason:
             lines.append(f"    {' ' * width}         {show(c.reason)}")
     return lines
 
@@ -98,8 +100,11 @@ def summary(result: SubmissionResult) -> str:
     return " · ".join(parts)
 
 
-def render_text(result: SubmissionResult, color: bool = False) -> str:
-    """The whole report: header, table, failure details, summary line."""
+def render_text(result: SubmissionResult, color: bool = False,
+                visibility: Visibility | None = None) -> str:
+    """The whole report: header, table, failure details, summary line. With
+    ``visibility``, a student's view: only the checks they may see now."""
+    result, withheld = student_view(result, visibility)
     failed = [c for c in result.checks if c.status is Status.FAILED]
     lines = [_("chatlab grader — {submission} (profile {profile})").format(
         submission=result.submission, profile=result.profile)]
@@ -107,6 +112,7 @@ def render_text(result: SubmissionResult, color: bool = False) -> str:
     for c in failed:
         lines += details(c, color)
     lines += ["", _paint(summary(result), "1;32" if result.all_passed else "1;31", color)]
+    lines += [withheld_sentence(withheld)] if withheld.count else []
     lines += [_("Stopped by the grader: {note}").format(note=note)
               for note in integrity_notes(result)]
     return "\n".join(lines) + "\n"
