@@ -63,31 +63,31 @@ class Text(str):
 
     msgid: str
     fields: dict[str, Field]
-    replace: tuple[tuple[str, Field], ...]
+    replacements: tuple[tuple[str, Field], ...]  # not ``replace``: str.replace stays
 
     def __new__(cls, msgid: str, fields: Mapping[str, Field] | None = None,
                 replace: Iterable[tuple[str, Field]] = ()) -> Text:
         fields = {name: _field(value) for name, value in (fields or {}).items()}
         replace = tuple((old, _field(new)) for old, new in replace)
         self = super().__new__(cls, _render(msgid, fields, replace, i18n.SOURCE_LANGUAGE))
-        self.msgid, self.fields, self.replace = msgid, fields, replace
+        self.msgid, self.fields, self.replacements = msgid, fields, replace
         return self
 
     def shown(self, lang: str | None = None) -> str:
         """This message in ``lang`` (default: the language of the moment)."""
-        return _render(self.msgid, self.fields, self.replace, lang)
+        return _render(self.msgid, self.fields, self.replacements, lang)
 
     def replaced(self, pairs: Iterable[tuple[str, Field]]) -> Text:
         """This message with more replacements made once it is translated."""
-        return Text(self.msgid, self.fields, (*self.replace, *pairs))
+        return Text(self.msgid, self.fields, (*self.replacements, *pairs))
 
     def to_dict(self) -> dict[str, Any]:
         """What translates it later (JSON): the msgid, its fields, the replacements."""
         data: dict[str, Any] = {"msgid": self.msgid}
         if self.fields:
             data["fields"] = {name: _encode(value) for name, value in self.fields.items()}
-        if self.replace:
-            data["replace"] = [[old, _encode(new)] for old, new in self.replace]
+        if self.replacements:
+            data["replace"] = [[old, _encode(new)] for old, new in self.replacements]
         return data
 
     @classmethod
@@ -103,7 +103,7 @@ class Text(str):
                    [(old, _decode(new)) for old, new in replace])
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return Text, (self.msgid, self.fields, self.replace)
+        return Text, (self.msgid, self.fields, self.replacements)
 
     def __repr__(self) -> str:
         return f"L_({self.msgid!r}{''.join(f', {k}={v!r}' for k, v in self.fields.items())})"

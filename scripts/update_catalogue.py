@@ -4,7 +4,8 @@ The messages marked for translation are
 
 * every ``_("…")``, ``gettext("…")``, ``N_("…")``, ``L_("…", **fields)``,
   ``ngettext("…", "…", n)`` and
-  ``N_plural("…", "…")`` with literal strings, in ``grader/`` and ``notebooks/course.py``;
+  ``N_plural("…", "…")`` with literal strings, in ``grader/``, ``notebooks/course.py``
+  and ``scripts/demo.py``;
 * what the grader declares rather than writes in a call: each check's title (its
   docstring's first line), each section a hint names, and the words for a failure's kind.
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader import i18n  # noqa: E402
 
-SOURCES = [ROOT / "grader", ROOT / "notebooks" / "course.py"]
+SOURCES = [ROOT / "grader", ROOT / "notebooks" / "course.py", ROOT / "scripts" / "demo.py"]
 SINGULAR_CALLS = {"_", "gettext", "N_", "L_"}
 PLURAL_CALLS = {"ngettext", "N_plural"}
 FIELD = re.compile(r"(?<!\{)\{([^{}]*)\}")  # a str.format field, {{ and }} aside
@@ -116,7 +117,7 @@ def messages_in(text: object, role: str = "") -> list[tuple[str, str]]:
     found = [(text.msgid, role)]
     for name, value in text.fields.items():
         found += messages_in(value, name)
-    for _, new in text.replace:
+    for _, new in text.replacements:
         found += messages_in(new, "replacement")
     return found
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import copy
 import gettext
+import html
 import json
 import pickle
 import re
@@ -286,3 +287,11 @@ def test_the_scan_finds_unmarked_messages():
     )
     assert [line.split(": ", 1)[0] for line in unmarked_messages(source, "f.py")] == [
         "f.py:1", "f.py:1", "f.py:2", "f.py:3", "f.py:4"]
+
+
+def test_a_message_is_a_string_for_every_string_method():
+    """Code that treats a message as the str it is (html.escape, replace, split) works."""
+    message = L_("{name} sent <{what}> & left", name="ana", what="a&b")
+    assert html.escape(message) == "ana sent &lt;a&amp;b&gt; &amp; left"
+    assert message.replace("ana", "bob") == "bob sent <a&b> & left"
+    assert message.split(" ")[0] == "ana"
