@@ -10,10 +10,12 @@ import psutil
 from ..actors.fake_client import Closed, Peer
 from ..context import Context
 from ..failures import CheckFailure, Crashed, Hung, Mismatch, Missing, ResourceLimit
+from ..harness.servers import HOST
 from ..messages import L_, sentences
 from ..model import Level
 from ..probes.counts import family, poll_until, thread_ids, usage
 from ..probes.cpu import Spinner, demand, snapshot
+from ..profile import log_pattern
 from ..registry import check
 from .common import await_threads_gone, hint
 
@@ -244,24 +246,39 @@ def no_busy_loop(ctx: Context) -> None:
     # later departure causes), then the others leave by reset and quit (or close).
     program = ctx.server.program
     process = psutil.Process(program.pid)
+    base = thread_ids(program.pid)
     ana, bob, cid = (ctx.register(nick) for nick in ("ana", "bob", "cid"))
-    count = len(thread_ids(program.pid))
+    clients = thread_ids(program.pid) - base  # the threads that serve them, if any
+    port, since = ana.local_port, program.line_count()
     ana.close()
-    # Barrier: a thread of the server has ended (ana's), or the soft deadline passed.
-    poll_until(lambda: len(thread_ids(program.pid)) < count,
-               time.monotonic() + ctx.timing.soft, program, interval=0.02)
+    # Barrier: a thread of the server has ended (ana's), or the server logged ana's leave
+    # (no thread per client), or the soft deadline passed.
+    deadline = time.monotonic() + ctx.timing.soft
+    if clients:
+        poll_until(lambda: len(clients & thread_ids(program.pid)) < len(clients), deadline,
+                   program, interval=0.02)
+    elif ctx.profile.log_leave:
+        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("ana"),
+                                      ip=HOST, port=port), deadline, since=since)
     _require_idle(ctx, process, L_("ana closed its connection; bob and cid stayed connected,"
                                    " silent."))
-    before = thread_ids(program.pid)
+    since = program.line_count()
     bob.reset()
     # Barrier: once the server has handled cid's quit command (and closed cid), it has
     # seen bob's reset, which came first; and the threads that served them have ended,
-    # unless they never do (then the soft deadline ends the wait).
+    # unless they never do (then the soft deadline ends the wait). Without a thread per
+    # client, the server's log of cid's leave says it is done.
     if ctx.profile.quit:
         cid.send_line(ctx.profile.quit)
         cid.drain_closed(time.monotonic() + ctx.timing.hard)
+    port = cid.local_port
     cid.close()
-    await_threads_gone(ctx, before, time.monotonic() + ctx.timing.soft)
+    deadline = time.monotonic() + ctx.timing.soft
+    if clients:
+        await_threads_gone(ctx, clients, deadline)
+    elif ctx.profile.log_leave:
+        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("cid"),
+                                      ip=HOST, port=port), deadline, since=since)
     _require_idle(ctx, process, L_("No client was connected."))
 
 
