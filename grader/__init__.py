@@ -7,6 +7,7 @@ From a shell::
     python -m grader check lab/ --format gradescope --output results.json
     python -m grader check lab/ --format classroom      # or prairielearn
     python -m grader list                       # every check: id, step, level, points
+    python -m grader check lab_pt_BR --lang pt_BR   # the report in Brazilian Portuguese
 
 From Python (a notebook)::
 
@@ -21,6 +22,8 @@ Where things are::
     runner.py          dependency order, skips with reasons, one check's life
     context.py         what a check gets: servers, fake peers, the student's client
     model.py           the result model; failures.py the ways a check fails
+    i18n.py            the language (--lang, CHATLAB_LANG) and the catalogues in locale/;
+                       messages.py the messages translated when shown (L_)
     timing.py          deadlines scaled to the machine; steps.py step -> notebook
     profile.py         the protocol (profiles/*.toml); rubric.py points (rubric.toml)
     visibility.py      when students see each check (the rubric's [visibility])

@@ -9,6 +9,10 @@ in a private temporary folder, its path arguments made absolute first.
 ``check --output FILE`` removes FILE before grading starts and writes it once every
 program of the submission is gone, from the grader's memory, atomically (see
 :mod:`grader.batch.integrity`).
+
+``check`` and ``batch`` speak the language ``--lang`` names, else ``CHATLAB_LANG``'s,
+else English (:mod:`grader.i18n`); a language with no catalogue is an error that lists
+the languages there are.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import __version__
+from . import __version__, i18n
 from .batch.commands import make_paths_absolute
+from .i18n import gettext as _
 from .render import FORMATS, render
 
 
@@ -54,7 +59,8 @@ def _check(args: argparse.Namespace) -> int:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.unlink(missing_ok=True)
         except OSError as error:
-            print(f"chatlab-grader: error: cannot write {output}: {error}", file=sys.stderr)
+            print("chatlab-grader: error: " + _("cannot write {path}: {error}").format(
+                path=output, error=error), file=sys.stderr)
             return 2
     preload()
     files = GraderFiles()
@@ -71,7 +77,7 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         programs.stop()
-        print("chatlab-grader: interrupted; every program it started was stopped",
+        print("chatlab-grader: " + _("interrupted; every program it started was stopped"),
               file=sys.stderr)
         return 130
     left = programs.stop()  # nothing of the submission runs past this line
@@ -93,10 +99,12 @@ def _check(args: argparse.Namespace) -> int:
         try:
             write_report(output, text)
         except OSError as error:
-            print(f"chatlab-grader: error: cannot write {output}: {error}", file=sys.stderr)
+            print("chatlab-grader: error: " + _("cannot write {path}: {error}").format(
+                path=output, error=error), file=sys.stderr)
             return 2
-        print(f"score {result.score:g}/{result.max_score:g}; wrote {output}",
-              file=sys.stderr)
+        print(_("score {score}/{max_score}; wrote {path}").format(
+            score=f"{result.score:g}", max_score=f"{result.max_score:g}", path=output),
+            file=sys.stderr)
         for note in result.notes:
             if note.startswith("integrity:"):
                 print(f"chatlab-grader: {note}", file=sys.stderr)
@@ -126,7 +134,31 @@ def register_check(subparsers: argparse._SubParsersAction) -> None:
                    help="start the server with this command; {port} is filled in")
     p.add_argument("--client-cmd", metavar="CMD",
                    help="start the client with this command; {port}, {nick} filled in")
+    add_lang_option(p)
     p.set_defaults(func=_check, runs_submissions=True)
+
+
+def add_lang_option(parser: argparse.ArgumentParser) -> None:
+    """``--lang LANG``: the language of the report and the summaries."""
+    parser.add_argument("--lang", metavar="LANG",
+                        help="language of the report: " + ", ".join(i18n.available_languages())
+                        + f" (default: ${i18n.ENV}, else {i18n.SOURCE_LANGUAGE})")
+
+
+def choose_language(args: argparse.Namespace) -> str | None:
+    """Speak ``--lang`` (else ``CHATLAB_LANG``); None when it is fine, else the error,
+    naming the bad value and where it came from."""
+    if args.lang is not None:
+        source, lang = "--lang", args.lang
+    else:
+        source, lang = i18n.ENV, os.environ.get(i18n.ENV, "")
+    if not lang and source == i18n.ENV:
+        return None  # English
+    try:
+        i18n.set_language(lang)
+    except ValueError as error:
+        return f"{source}: {error}"
+    return None
 
 
 def register_list(subparsers: argparse._SubParsersAction) -> None:
@@ -199,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
 
         isolate(sys.argv[1:])
     args = build_parser().parse_args(argv)
+    if hasattr(args, "lang"):
+        wrong = choose_language(args)
+        if wrong is not None:
+            print(f"chatlab-grader: error: {wrong}", file=sys.stderr)
+            return 2
     if argv is None and getattr(args, "runs_submissions", False):
         # First, while this process has one thread: without root, a user namespace of
         # its own lets every run have a loopback of its own (grader.harness.isolation).

@@ -39,10 +39,16 @@ from .harness.servers import (
     render_command,
     without_nick,
 )
+from .messages import L_
 from .profile import Profile, log_pattern
 from .timing import Timing
 
 LENIENT_SLACK = 12  # characters a chat line's prefix may differ by, unframed
+
+# Programs a check starts, named in messages.
+PROGRAMS = {"server": L_("server"), "test program": L_("test program")}
+WITHIN_LIMITS = {"server": L_("a server within the limits"),
+                 "client": L_("a client within the limits")}
 
 __all__ = ["Context", "Server", "ServerPool", "Submission", "render_command", "without_nick"]
 
@@ -103,8 +109,9 @@ class Context:
                 pooled.taken()
                 command = shlex.join(pooled.program.argv)
                 if pooled.checks_served:
-                    self.transcript.add("grader", "reused", f"{command} (running since an"
-                                        " earlier check, which left no client behind)")
+                    self.transcript.add("grader", "reused", L_(
+                        "{command} (running since an earlier check, which left no client"
+                        " behind)", command=command))
                 else:
                     self.transcript.add("grader", "started", command)
                 self._own(pooled.program)
@@ -134,8 +141,8 @@ class Context:
                 self.submission, self.profile, self.timing, template, folder, extra, note,
                 self._own)
         except OSError as error:
-            raise Crashed(f"The server could not be started: {error}.",
-                          expected="a running server", actual=str(error)) from None
+            raise Crashed(L_("The server could not be started: {error}.", error=str(error)),
+                          expected=L_("a running server"), actual=str(error)) from None
         if server is not None:
             self._servers.append(server)
             return server
@@ -144,19 +151,21 @@ class Context:
         if program.limit_exceeded:
             raise ResourceLimit(
                 describe_limit(program.limit_exceeded, program.limits, "server"),
-                expected="a server within the limits", actual=program.limit_exceeded,
+                expected=L_("a server within the limits"), actual=program.limit_exceeded,
             )
         if status is not None:
             raise Crashed(
-                f"The server exited with status {status} before it listened on port {port}.",
+                L_("The server exited with status {status} before it listened on port"
+                   " {port}.", status=status, port=port),
                 expected=f"'listening on {HOST}:{port}'",
-                actual=self._last_line(output) or f"exit status {status}, no output",
+                actual=self._last_line(output) or L_("exit status {status}, no output",
+                                                     status=status),
             )
         raise Hung(
-            f"The server did not print 'listening on …' nor accept connections on port"
-            f" {port} within {self.timing.start:.1f} s.",
+            L_("The server did not print 'listening on …' nor accept connections on port"
+               " {port} within {seconds:.1f} s.", port=port, seconds=self.timing.start),
             expected=f"'listening on {HOST}:{port}'",
-            actual=self._last_line(output) or "no output",
+            actual=self._last_line(output) or L_("no output"),
         )
 
     def start_program(self, argv: list[str], cwd: Path, *, name: str) -> Program:
@@ -168,7 +177,8 @@ class Context:
         try:
             program.start()
         except OSError as error:
-            raise Crashed(f"The {name} could not be started: {error}.") from None
+            raise Crashed(L_("The {program} could not be started: {error}.",
+                             program=PROGRAMS.get(name, name), error=str(error))) from None
         self._own(program)
         return program
 
@@ -182,7 +192,7 @@ class Context:
 
     def _check_open(self) -> None:
         if self.closed:
-            raise Hung("The scenario was stopped before it finished.")
+            raise Hung(L_("The scenario was stopped before it finished."))
 
     @staticmethod
     def _last_line(output: str) -> str:
@@ -208,8 +218,9 @@ class Context:
         (``self_join``), take it: it says the nickname was taken."""
         greeting = self.profile.greeting
         if greeting and not peer.read_until(greeting, time.monotonic() + self.timing.hard):
-            raise Hung(f"{peer.name} waited for the server's greeting {greeting!r}.",
-                       expected=repr(greeting), actual="nothing")
+            raise Hung(L_("{name} waited for the server's greeting {greeting}.",
+                          name=peer.name, greeting=repr(greeting)),
+                       expected=repr(greeting), actual=L_("nothing"))
         if self.profile.registers and not self.profile.assigned_name:
             peer.send_line(self.profile.register_line(nick), log=log)
         if self.profile.self_join and self.profile.joined:
@@ -221,8 +232,9 @@ class Context:
                 if line is None or line == own:
                     return
                 peer.unread(line)
-            peer.ignore.insert(0, (lambda line: line == own, "its own join announcement,"
-                                   " which this protocol sends the newcomer (self_join)"))
+            peer.ignore.insert(0, (lambda line: line == own, L_(
+                "its own join announcement, which this protocol sends the newcomer"
+                " (self_join)")))
 
     def register(self, nick: str, *, server: Server | None = None, log: bool = True) -> Peer:
         """Connect and register ``nick``; waits for the welcome line when there is one."""
@@ -237,10 +249,11 @@ class Context:
             if self.profile.joined:
                 own = self.profile.joined_line(nick)
                 peer.ignore.append((lambda line: line == own,
-                                    "its own join announcement (server.join_announced grades"
-                                    " that)"))
-            peer.ignore.extend((self.chat(n, t), "a line sent before it joined"
-                                " (server.no_replay grades that)") for n, t in self.said)
+                                    L_("its own join announcement (server.join_announced"
+                                       " grades that)")))
+            peer.ignore.extend((self.chat(n, t), L_("a line sent before it joined"
+                                                    " (server.no_replay grades that)"))
+                               for n, t in self.said)
             if self.profile.joined and self.profile.name != "chatlab":
                 # Another course's server may announce a join to whoever is in the room
                 # by the time it gets round to it: this newcomer may hear of one that
@@ -254,13 +267,13 @@ class Context:
             if self.profile.name != "chatlab":
                 # Another course's server may announce others' comings and goings
                 # before the welcome: only chatlab's protocol says it is the first line.
-                extra = [(test, "another client's announcement, before the welcome")
+                extra = [(test, L_("another client's announcement, before the welcome"))
                          for test in self._announcements()] * 3
                 peer.ignore.extend(extra)
             try:
-                peer.expect_line(self.profile.welcome_line(nick), what="the welcome line",
-                                 why=self.rule("the welcome is the first line after the"
-                                               " nickname", "§2"))
+                peer.expect_line(self.profile.welcome_line(nick), what=L_("the welcome line"),
+                                 why=self.rule(L_("the welcome is the first line after the"
+                                                  " nickname"), "§2"))
             finally:
                 peer.ignore = [entry for entry in peer.ignore if entry not in extra]
         self.registered.append(nick)
@@ -269,7 +282,7 @@ class Context:
     def _late_join(self, nick: str) -> tuple[Callable[[str], bool], str]:
         late = self.profile.joined_line(nick)
         entry = (lambda line: line == late,
-                 f"the announcement that {nick}, who came before it, joined")
+                 L_("the announcement that {nick}, who came before it, joined", nick=nick))
         self._late_joins.append(entry)
         return entry
 
@@ -289,12 +302,15 @@ class Context:
         own = self.profile.joined_line(nick)
         peer.ignore = [(test, why) for test, why in peer.ignore if not test(own)]
         for _ in range(10):
-            line = peer.expect_line(what=f"{nick}'s own join announcement {own!r}",
-                                    why=f"Profile '{self.profile.name}': the newcomer is"
-                                        " told of its own arrival (chat.self_join).")
+            line = peer.expect_line(what=L_("{nick}'s own join announcement {line}",
+                                            nick=nick, line=repr(own)),
+                                    why=L_("Profile '{profile}': the newcomer is told of its"
+                                           " own arrival (chat.self_join).",
+                                           profile=self.profile.name))
             if line == own:
                 return
-        raise Mismatch(f"{nick} never got its own join announcement.", expected=repr(own),
+        raise Mismatch(L_("{nick} never got its own join announcement.", nick=nick),
+                       expected=repr(own),
                        actual=line)
 
     def real_name(self, nick: str) -> str:
@@ -306,11 +322,12 @@ class Context:
         return nick
 
     def rule(self, words: str, section: str) -> str:
-        """A protocol rule for a failure message: PROTOCOL.md's under chatlab, the
-        profile's under another protocol (whose document this kit does not know)."""
+        """A protocol rule (a message) for a failure message: PROTOCOL.md's under
+        chatlab, the profile's under another protocol (whose document this kit does not
+        know)."""
         if self.profile.name == "chatlab":
-            return f"PROTOCOL.md {section}: {words}."
-        return f"Profile '{self.profile.name}': {words}."
+            return L_("PROTOCOL.md {section}: {rule}.", section=section, rule=words)
+        return L_("Profile '{profile}': {rule}.", profile=self.profile.name, rule=words)
 
     def await_joined(self, newcomer: Peer, members: list[Peer]) -> None:
         """Barrier: after this, every line the members send reaches ``newcomer``.
@@ -325,7 +342,8 @@ class Context:
         if self.profile.joined and not self.lenient:
             for member in members:
                 member.expect_line(self.profile.joined_line(newcomer.name),
-                                   what=f"the announcement that {newcomer.name} joined")
+                                   what=L_("the announcement that {nick} joined",
+                                           nick=newcomer.name))
             return
         text = f"{newcomer.name} is here"
         self.say(newcomer, text)
@@ -373,10 +391,11 @@ class Context:
         peer.send_chat(text)
         self.said.append((peer.name, text))
         if self.profile.echo:
-            self.expect_chat(peer, peer.name, text, why="This profile echoes to the sender.")
+            self.expect_chat(peer, peer.name, text,
+                             why=L_("This profile echoes to the sender."))
         elif self.lenient:
             peer.ignore.append((self.chat(peer.name, text),
-                                "an echo of its own line (server.no_echo grades that)"))
+                                L_("an echo of its own line (server.no_echo grades that)")))
 
     def chat(self, nick: str, text: str) -> Callable[[str], bool]:
         """Whether a line is ``nick``'s chat line ``text`` (leniently: see ``lenient``)."""
@@ -478,14 +497,15 @@ class Context:
             if program.limit_exceeded:
                 return ResourceLimit(
                     describe_limit(program.limit_exceeded, program.limits, program.name),
-                    expected=f"a {program.name} within the limits",
+                    expected=WITHIN_LIMITS.get(program.name) or L_(
+                        "a {program} within the limits", program=program.name),
                     actual=program.limit_exceeded,
                 )
         for client in self._clients:
             if client.limit_exceeded:
                 return ResourceLimit(
                     describe_limit(client.limit_exceeded, client.limits, "client"),
-                    expected="a client within the limits", actual=client.limit_exceeded,
+                    expected=WITHIN_LIMITS["client"], actual=client.limit_exceeded,
                 )
         return None
 

@@ -12,13 +12,20 @@
 English is the source language: the messages in the code are the English text, and a
 message with no translation is shown as it is. Messages are ``str.format`` templates with
 named fields (``_("step {step:02d} is not written yet — see {notebook}")``), so that a
-translation can put the fields in another order.
+translation can put the fields in another order. A field is never a piece of a sentence
+glued to another: it is a value (a nickname, a line received, a number), a whole noun
+phrase that is a message of its own ("the welcome line"), or a whole sentence
+(``grader.messages.sentences``).
 
 The language, first that applies:
 
-1. :func:`set_language` (``course.Demo(CODE, lang="pt_BR")``, later ``--lang pt_BR``);
+1. :func:`set_language` (``course.Demo(CODE, lang="pt_BR")``, ``--lang pt_BR``);
 2. the environment variable ``CHATLAB_LANG`` (``pt_BR``; ``pt-BR`` and ``pt`` work too);
 3. English.
+
+``python -m grader check|batch`` refuses a language that has no catalogue, from
+``--lang`` or from ``CHATLAB_LANG``, naming it and the languages there are; the library
+shows such a language in English.
 
 Only ``CHATLAB_LANG`` is read, not ``LANG``: a grader that changed language with the
 machine's locale would give two students of one class different feedback.
@@ -30,6 +37,19 @@ whole catalogue). So a fresh clone, an editable install, an installed wheel and 
 Gradescope package all work without a build step, and there is no binary file to keep
 in step with its source. ``python -m grader.i18n compile DIR`` writes the ``.mo`` files
 for tools that want them.
+
+When messages are translated: when they are shown. A check's title, its hint, a skip's
+reason and a failure's sentence are made while grading, as :class:`grader.messages.Text`
+(``L_("{name} waited {seconds:.1f} s for {what}.", name=..., ...)``): a ``str`` whose
+value is the English, which also keeps its msgid and fields. The renderers translate
+them (``grader.messages.show``) into the language of the moment, so one result can be
+shown in both languages, and whoever reads it next (a batch, a gradebook) may choose
+another. A result stored as JSON (``SubmissionResult.to_dict``) keeps both: each field
+holds the English text, as before, and the check's ``"i18n"`` entry holds, for each
+field that is a message, its msgid, its fields and what else it needs to be translated
+(``{"title": {"msgid": "..."}, "hint": {"msgid": ..., "fields": {...}}}``; the failure
+and each transcript entry have their own). A result stored before that, or one whose
+messages were plain strings, is shown in English, as it is.
 """
 
 from __future__ import annotations
@@ -139,29 +159,6 @@ def N_plural(singular: str, plural: str) -> tuple[str, str]:
 
 
 _ = gettext
-
-
-# Strings of grader/render/text.py and grader/tracebacks.py, marked here so that the
-# catalogue holds them before those files call _() on them; remove each one from here
-# when its own file marks it.
-PENDING = (
-    N_("chatlab grader — {submission} (profile {profile})"),
-    N_("What happened ({kind}): {message}"),
-    N_("Expected:"),
-    N_("Actual:"),
-    N_("Transcript (seconds since the start, who, what):"),
-    N_("Program output (last lines):"),
-    N_("Hint:"),
-    N_("step {step:02d}"),
-    N_("n/a"),
-    N_("score {score}/{max_score}"),
-    N_plural("{count} passed", "{count} passed"),
-    N_plural("{count} failed", "{count} failed"),
-    N_plural("{count} skipped", "{count} skipped"),
-    N_("step {step:02d} is not written yet — see {notebook}"),
-    N_("Read {notebook}, section '{section}'."),
-    N_("Read {notebook}, section '{section}', and PROTOCOL.md {paragraph}."),
-)
 
 
 # -- course files in the current language -----------------------------------------------

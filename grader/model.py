@@ -3,6 +3,10 @@
 Renderers (text, JSON, Gradescope, HTML, notebook) read these dataclasses; they never
 run checks. Everything here round-trips through ``to_dict``/``from_dict`` so a batch
 run can store one JSON file per student and reload it later.
+
+The words for the student (titles, hints, reasons, failure messages, transcript notes)
+are strings, often :class:`grader.messages.Text`: English as strings, translated by the
+renderers. ``to_dict`` stores the English and, under ``"i18n"``, what translates it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from .messages import Text
 
 
 class Status(StrEnum):
@@ -110,9 +116,18 @@ class SubmissionResult:
         return all(c.status in (Status.PASSED, Status.NOT_APPLICABLE) for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: the English words, and under ``"i18n"`` (a check's, its
+        failure's, a transcript entry's) the messages that translate them."""
         data = asdict(self)
         data["score"] = self.score
         data["max_score"] = self.max_score
+        for check, stored in zip(self.checks, data["checks"], strict=True):
+            _store_messages(check, ("title", "reason", "hint"), stored)
+            if check.failure is not None:
+                _store_messages(check.failure, ("message", "expected", "actual"),
+                                stored["failure"])
+            for entry, kept in zip(check.transcript, stored["transcript"], strict=True):
+                _store_messages(entry, ("text",), kept)
         return data
 
     @classmethod
@@ -120,6 +135,8 @@ class SubmissionResult:
         checks = []
         for c in data["checks"]:
             failure = c.get("failure")
+            failure = _restored(failure) if failure else None
+            c = _restored(c)
             checks.append(
                 CheckResult(
                     id=c["id"],
@@ -141,7 +158,7 @@ class SubmissionResult:
                     ),
                     reason=c.get("reason", ""),
                     hint=c.get("hint", ""),
-                    transcript=[TranscriptEntry(**e) for e in c.get("transcript", [])],
+                    transcript=[TranscriptEntry(**_restored(e)) for e in c.get("transcript", [])],
                     program_output=c.get("program_output", ""),
                     duration=c.get("duration", 0.0),
                 )
@@ -154,3 +171,28 @@ class SubmissionResult:
             grader_version=data.get("grader_version", ""),
             notes=list(data.get("notes", [])),
         )
+
+
+I18N = "i18n"  # the key under which to_dict keeps the messages that translate the words
+
+
+def _store_messages(obj: object, names: tuple[str, ...], stored: dict[str, Any]) -> None:
+    messages = {name: value.to_dict() for name in names
+                if isinstance(value := getattr(obj, name), Text)}
+    if messages:
+        stored[I18N] = messages
+
+
+def _restored(stored: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` without its ``"i18n"`` entry, each word it translates a Text again."""
+    messages = stored.get(I18N)
+    if not messages:
+        return {key: value for key, value in stored.items() if key != I18N}
+    if not isinstance(messages, dict):
+        raise ValueError(f"{I18N!r} must map field names to messages, not {messages!r}")
+    restored = {key: value for key, value in stored.items() if key != I18N}
+    for name, message in messages.items():
+        if name not in restored:
+            raise ValueError(f"{I18N!r} translates {name!r}, which the result does not have")
+        restored[name] = Text.from_dict(message)
+    return restored

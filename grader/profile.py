@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .messages import L_, SENTENCES, Text
+
 PROFILES_DIR = Path(__file__).parent / "profiles"
 # How messages are delimited: by a newline; not at all (one send() is one message, as
 # most first chat assignments do); by a 10-byte length header (a common tutorial's).
@@ -182,9 +184,23 @@ class Profile:
     def speak(self, text: str) -> str:
         """A check's title or hint, written for chatlab, in this profile's formats:
         its own lines instead of chatlab's, no PROTOCOL.md paragraphs, no notebooks
-        (another course has neither)."""
-        if self.name == "chatlab":
+        (another course has neither). A message stays one: the profile's lines replace
+        chatlab's once it is translated (they are the same in every language)."""
+        if self.name == "chatlab" or not text:
             return text
+        if isinstance(text, Text):
+            text = _without_reading(text)
+            if isinstance(text, Text):
+                return text.replaced(self._own_words().items())
+        for chatlab, own in self._own_words().items():
+            text = text.replace(chatlab, str(own))
+        text = re.sub(r"^Read notebooks/\S+, section '.*?'(?:, and PROTOCOL\.md [^.]*?)?"
+                      r"\.(?:\s+|$)", "", text)
+        text = re.sub(r"\s*\(?PROTOCOL\.md §[\d–\-, and§]*\)?", "", text)
+        return text
+
+    def _own_words(self) -> dict[str, str]:
+        """chatlab's lines and words in titles and hints -> this profile's."""
 
         def shown(template: str, fallback: str) -> str:
             if not template:
@@ -192,30 +208,25 @@ class Profile:
             return "`" + self.fill(template, nick="<nick>", text="<text>", sender="<nick>",
                                    nicks="<nicks>") + "`"
 
-        words = {
-            "`*** welcome <nick>`": shown(self.welcome, "a welcome"),
-            "`*** <nick> joined the chat`": shown(self.joined, "an announcement"),
-            "`<nick>: <text>`": shown(self.chat, "the profile's chat format"),
-            "`/quit`": f"`{self.quit}`" if self.quit else "the quit command",
+        return {
+            "`*** welcome <nick>`": shown(self.welcome, L_("a welcome")),
+            "`*** <nick> joined the chat`": shown(self.joined, L_("an announcement")),
+            "`<nick>: <text>`": shown(self.chat, L_("the profile's chat format")),
+            "`/quit`": f"`{self.quit}`" if self.quit else L_("the quit command"),
             "`/users`": f"`{self.users_command}`",
-            "`/w <nick> <text>`": shown(self.whisper, "a whisper"),
-            "`[join]` and `[leave]` lines": "join and leave log lines",
-            "`listening on …`": f"`{self.server_ready}`" if self.server_ready else "its ready line",
-            "the `--nick` nickname": "the nickname",
-            "`--nick`": "a nickname",
-            "'*** error: …'": f"'{self.error_prefix}…'" if self.error_prefix else "an error",
-            "f'[join] {nick} {ip}:{port}'": repr(self.log_join) if self.log_join else "a line",
-            "the [leave] line": "the leave line",
-            "nick + ': ' + text": shown(self.chat, "the chat format"),
-            "/quit": self.quit or "the quit command",
+            "`/w <nick> <text>`": shown(self.whisper, L_("a whisper")),
+            "`[join]` and `[leave]` lines": L_("join and leave log lines"),
+            "`listening on …`": (f"`{self.server_ready}`" if self.server_ready
+                                 else L_("its ready line")),
+            "the `--nick` nickname": L_("the nickname"),
+            "`--nick`": L_("a nickname"),
+            "'*** error: …'": f"'{self.error_prefix}…'" if self.error_prefix else L_("an error"),
+            "f'[join] {nick} {ip}:{port}'": repr(self.log_join) if self.log_join else L_("a line"),
+            "the [leave] line": L_("the leave line"),
+            "nick + ': ' + text": shown(self.chat, L_("the chat format")),
+            "/quit": self.quit or L_("the quit command"),
             "*** error: ": self.error_prefix,
         }
-        for chatlab, own in words.items():
-            text = text.replace(chatlab, own)
-        text = re.sub(r"^Read notebooks/\S+, section '.*?'(?:, and PROTOCOL\.md [^.]*?)?"
-                      r"\.(?:\s+|$)", "", text)
-        text = re.sub(r"\s*\(?PROTOCOL\.md §[\d–\-, and§]*\)?", "", text)
-        return text
 
     # -- formatting -----------------------------------------------------------------
 
@@ -305,3 +316,14 @@ def load_profile(path: str | Path | None = None) -> Profile:
         raise ValueError(f"{path}: chat.framing must be one of {', '.join(FRAMINGS)},"
                          f" not {values['framing']!r}")
     return Profile(**values)  # type: ignore[arg-type]
+
+
+def _without_reading(text: Text) -> str:
+    """A hint without the sentence that says what to read (a notebook, PROTOCOL.md)."""
+    from .registry import is_reading
+
+    if is_reading(text):
+        return ""
+    if text.msgid == SENTENCES and is_reading(text.fields["first"]):
+        return text.fields["second"]
+    return text

@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
+from .i18n import N_
+from .messages import CourseFile, Text, sentences
 from .model import Level
 from .steps import notebook
 
 _ATTR = "__chatlab_check__"
+# The sentence of a hint that says what to read (a protocol profile leaves it out).
+READ = N_("Read {notebook}, section '{section}'.")
+READ_WITH_PROTOCOL = N_("Read {notebook}, section '{section}', and PROTOCOL.md {paragraph}.")
 
 
 @dataclass(frozen=True)
@@ -39,13 +45,23 @@ class Hint:
     step: int | None = None  # another step's notebook; None: the check's own
 
     def text(self, step: int) -> str:
-        """'Read notebooks/NN_x.ipynb, section 'S', and PROTOCOL.md §P.' and the tip."""
-        words = f"Read {notebook(self.step if self.step is not None else step)}, section"
-        words += f" '{self.section}'"
+        """'Read notebooks/NN_x.ipynb, section 'S', and PROTOCOL.md §P.' and the tip, as
+        a message: the section, the tip and a paragraph in words ("§2 and §4") are
+        messages of their own, the notebook is shown as its translation."""
+        fields = {"notebook": CourseFile(notebook(self.step if self.step is not None else step)),
+                  "section": Text(self.section)}
         if self.protocol:
-            words += f", and PROTOCOL.md {self.protocol}"
-        words += "."
-        return f"{words} {self.tip}" if self.tip else words
+            paragraph = Text(self.protocol) if re.search(r"[^\W\d_]", self.protocol) \
+                else self.protocol  # "§2 and §4" has words to translate, "§2" has none
+            reading = Text(READ_WITH_PROTOCOL, {**fields, "paragraph": paragraph})
+        else:
+            reading = Text(READ, fields)
+        return sentences(reading, Text(self.tip) if self.tip else "")
+
+
+def is_reading(text: str) -> bool:
+    """Whether ``text`` is the sentence of a hint that says what to read."""
+    return isinstance(text, Text) and text.msgid in (READ, READ_WITH_PROTOCOL)
 
 
 @dataclass(frozen=True)
@@ -53,13 +69,13 @@ class CheckSpec:
     """Everything the runner needs to know about one check."""
 
     id: str  # stable, e.g. "server.broadcast"; rubrics and gradebooks key on it
-    title: str  # first docstring line: what the student sees
+    title: str  # first docstring line: what the student sees (a Text: its msgid)
     func: Callable[[Any], None]  # called with a grader.context.Context
     step: int  # notebooks/NN_*.ipynb that teaches it
     points: float = 1.0
     level: Level = Level.CORE
     depends: tuple[str, ...] = ()  # ids that must pass first; otherwise this is skipped
-    hint: str = ""  # what to read when it fails
+    hint: str = ""  # what to read when it fails (a Text when made from a Hint)
     needs: tuple[str, ...] = ()  # profile features, see grader.profile.Profile.supports
     alone: bool = False  # measures time or resources: run while no other check runs
     cost: float = 1.0  # rough duration; among ready checks the costly ones start first
@@ -87,7 +103,7 @@ def check(
             raise ValueError(f"check {id!r} ({func.__qualname__}) needs a docstring: its title")
         spec = CheckSpec(
             id=id,
-            title=doc.strip().splitlines()[0].strip(),
+            title=Text(doc.strip().splitlines()[0].strip()),
             func=func,
             step=step,
             points=float(points),

@@ -29,6 +29,7 @@ from .context import Context, ServerPool, Submission
 from .failures import CheckFailure, Crashed, Missing, NotApplicable
 from .harness.isolation import Isolation, Jail, isolated_run, private_loopback
 from .harness.programs import Reaper
+from .messages import L_
 from .model import CheckResult, Failure, FailureKind, Status
 from .profile import Profile
 from .registry import CheckSpec
@@ -69,10 +70,11 @@ def _skip_reason(spec: CheckSpec, results: dict[str, CheckResult],
             if tracebacks.is_unwritten_reason(result.reason):
                 return result.reason  # the same step is missing for this one
             special = {
-                "server.starts": "skipped: the server never accepted a connection",
-                "client.connects": "skipped: the client never connected to the server",
+                "server.starts": L_("skipped: the server never accepted a connection"),
+                "client.connects": L_("skipped: the client never connected to the server"),
             }
-            return special.get(dep) or f"skipped: it needs '{titles[dep]}' ({dep}) to pass first"
+            return special.get(dep) or L_("skipped: it needs '{title}' ({id}) to pass first",
+                                          title=titles[dep], id=dep)
     return None
 
 
@@ -120,9 +122,9 @@ def _attempt(
         if result.status is not Status.FAILED:
             result.status = Status.FAILED
             result.failure = _failure(ctx, TimeoutError("still running"))
-        result.failure.message = (f"The scenario did not finish within"
-                                  f" {timing.of(BUDGET):.0f} s and was stopped: the program"
-                                  " was too slow or stopped responding.")
+        result.failure.message = L_("The scenario did not finish within {seconds:.0f} s and"
+                                    " was stopped: the program was too slow or stopped"
+                                    " responding.", seconds=timing.of(BUDGET))
     result.duration = round(time.monotonic() - start, 3)
     kept = None
     try:
@@ -177,28 +179,34 @@ def _failure(ctx: Context, error: Exception) -> Failure:
     if isinstance(error, Closed):
         # A connection the scenario was still using ended: something the server did,
         # however the check came across it (the crash is looked for below).
-        error = Missing(f"The server {'reset' if error.how == 'reset' else 'closed'} a"
-                        " connection in the middle of the scenario, which went on using it.",
-                        expected="the connection stays open", actual=f"connection {error.how}")
+        error = Missing(L_("The server reset a connection in the middle of the scenario,"
+                           " which went on using it.") if error.how == "reset" else
+                        L_("The server closed a connection in the middle of the scenario,"
+                           " which went on using it."),
+                        expected=L_("the connection stays open"),
+                        actual=L_("connection reset") if error.how == "reset"
+                        else L_("connection closed"))
     if isinstance(error, CheckFailure) or ctx.closed:
         over = ctx.limit_exceeded()  # the real story behind a hang, a crash or an EOF
         if over is not None:
             return over.to_failure()
     if ctx.closed:  # the runner tore the scenario down after its budget: that is the story
-        return Failure(FailureKind.HUNG, "The scenario took too long and was stopped; the"
-                       " program was too slow or stopped responding.",
+        return Failure(FailureKind.HUNG, L_("The scenario took too long and was stopped;"
+                                            " the program was too slow or stopped"
+                                            " responding."),
                        actual=getattr(error, "message", str(error)))
     if not isinstance(error, CheckFailure):
         return Failure(
             FailureKind.GRADER_ERROR,
-            f"The grader itself failed ({type(error).__name__}: {error}). This is not your"
-            " fault; please report it with the text below.",
+            L_("The grader itself failed ({error_type}: {error}). This is not your fault;"
+               " please report it with the text below.", error_type=type(error).__name__,
+               error=str(error)),
             actual="".join(traceback.format_exception(error))[-4000:],
         )
     crashed = ctx.crashed_server(grace=0.2)
     if crashed is not None and not isinstance(error, Crashed):
-        message = (f"The server exited (status {crashed.program.poll()}) during the scenario;"
-                   f" before that: {error.message}")
+        message = L_("The server exited (status {status}) during the scenario; before"
+                     " that: {message}", status=crashed.program.poll(), message=error.message)
         return Failure(FailureKind.CRASHED, message, error.expected, error.actual)
     return error.to_failure()
 
@@ -327,7 +335,8 @@ class _Scheduler:
             result = CheckResult(
                 id=spec.id, title=spec.title, level=spec.level, step=spec.step,
                 status=Status.FAILED, max_points=spec.points, hint=spec.hint,
-                failure=Failure(FailureKind.GRADER_ERROR, f"The grader itself failed: {error!r}",
+                failure=Failure(FailureKind.GRADER_ERROR,
+                                L_("The grader itself failed: {error}", error=repr(error)),
                                 actual=traceback.format_exc()[-4000:]),
             )
         if spec.id == POOL_AFTER and result.passed and self.pool is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from .messages import L_, CourseFile
 from .model import TranscriptEntry
 from .steps import NOTEBOOKS, notebook
 
@@ -36,7 +37,8 @@ def unwritten_step(output: str) -> int | None:
 
 def unwritten_reason(step: int) -> str:
     """Why a check is skipped when ``step``'s stub raised."""
-    return f"step {step:02d} is not written yet — see {notebook(step)}"
+    return L_("step {step:02d} is not written yet — see {notebook}", step=step,
+              notebook=CourseFile(notebook(step)))
 
 
 def is_unwritten_reason(reason: str) -> bool:
@@ -58,7 +60,8 @@ def shorten_actual(actual: str | None, output: str) -> str | None:
     """``actual``, or only its traceback's last line when ``output`` holds it whole."""
     if not actual or TRACEBACK not in actual or TRACEBACK not in output:
         return actual
-    return f"{last_line(actual)} (the whole traceback is in the program output)"
+    return L_("{line} (the whole traceback is in the program output)",
+              line=last_line(actual))
 
 
 def fold_transcript(entries: list[TranscriptEntry]) -> list[TranscriptEntry]:
@@ -68,13 +71,13 @@ def fold_transcript(entries: list[TranscriptEntry]) -> list[TranscriptEntry]:
     for entry in entries:
         if open_trace is not None and entry.actor == open_trace.actor and entry.action == "printed":
             if LAST_LINE.match(entry.text.strip()) and not entry.text.startswith(" "):
-                open_trace.text = (f"a traceback ending in {entry.text.strip()!r}"
-                                   " (see the program output)")
+                open_trace.text = L_("a traceback ending in {line} (see the program output)",
+                                     line=repr(entry.text.strip()))
                 open_trace = None
             continue
         if entry.action == "printed" and entry.text.strip() == TRACEBACK:
             open_trace = TranscriptEntry(entry.time, entry.actor, "printed",
-                                         "a traceback (see the program output)")
+                                         L_("a traceback (see the program output)"))
             folded.append(open_trace)
             continue
         open_trace = None

@@ -3,9 +3,12 @@
 Starts ``reference_solution/server.py`` on a free port and three real
 ``reference_solution/client.py`` processes whose keyboard is this script. Each step
 waits until the line it needs has appeared on a screen, so the conversation is the
-same on any machine. Finally runs the grader on ``reference_solution/``.
+same on any machine. Finally runs the grader on ``reference_solution/``. Its own words
+and the grader's report follow ``CHATLAB_LANG`` (see grader/i18n.py); what the programs
+print is the protocol, the same in every language.
 
     python scripts/demo.py
+    CHATLAB_LANG=pt_BR python scripts/demo.py
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.i18n import gettext as _  # noqa: E402
+
 REFERENCE = ROOT / "reference_solution"
 DEADLINE = 10.0  # seconds to wait for any one line before giving up
 
@@ -28,7 +35,7 @@ _started = time.monotonic()
 
 def say(who: str, text: str) -> None:
     with _print_lock:
-        print(f"{time.monotonic() - _started:6.2f}s  {who:<14} {text}", flush=True)
+        print(f"{time.monotonic() - _started:6.2f}s  {who:<16} {text}", flush=True)
 
 
 class Program:
@@ -67,13 +74,15 @@ class Program:
             except queue.Empty:
                 break
             if line is None:
-                raise SystemExit(f"{self.label} ended before showing {fragment!r}")
+                raise SystemExit(_("{label} ended before showing {fragment!r}").format(
+                    label=self.label, fragment=fragment))
             if fragment in line:
                 return line
-        raise SystemExit(f"{self.label} did not show {fragment!r} within {DEADLINE} s")
+        raise SystemExit(_("{label} did not show {fragment!r} within {seconds} s").format(
+            label=self.label, fragment=fragment, seconds=DEADLINE))
 
     def type(self, text: str) -> None:
-        say(self.label, f"(types) {text}")
+        say(self.label, _("(types) {text}").format(text=text))
         assert self.process.stdin is not None
         self.process.stdin.write(text + "\n")
         self.process.stdin.flush()
@@ -89,13 +98,13 @@ class Program:
 
 
 def conversation() -> None:
-    server = Program("server log", ["server.py", "--host", "127.0.0.1", "--port", "0"])
+    server = Program(_("server log"), ["server.py", "--host", "127.0.0.1", "--port", "0"])
     programs = [server]
     try:
         port = server.wait_for("listening on").rsplit(":", 1)[1]
         clients = {}
         for nick in ("ana", "bob", "chen"):
-            label = f"{nick}'s screen"
+            label = _("{nick}'s screen").format(nick=nick)
             client = Program(label, ["client.py", "--port", port, "--nick", nick])
             programs.append(client)
             client.wait_for(f"*** welcome {nick}")
@@ -122,13 +131,14 @@ def conversation() -> None:
 
 
 def grade_reference() -> int:
-    print("\nGrading reference_solution/ with the autograder:\n", flush=True)
+    print("\n" + _("Grading reference_solution/ with the autograder:") + "\n", flush=True)
     command = [sys.executable, "-m", "grader", "check", str(REFERENCE)]
     return subprocess.call(command, cwd=ROOT)
 
 
 def main() -> int:
-    print("A global chat: three clients talk through the reference server.\n", flush=True)
+    print(_("A global chat: three clients talk through the reference server.") + "\n",
+          flush=True)
     conversation()
     return grade_reference()
 

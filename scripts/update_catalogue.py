@@ -2,8 +2,10 @@
 
 The messages marked for translation are
 
-* every ``_("…")``, ``gettext("…")``, ``N_("…")``, ``ngettext("…", "…", n)`` and
-  ``N_plural("…", "…")`` with literal strings, in ``grader/`` and ``notebooks/course.py``;
+* every ``_("…")``, ``gettext("…")``, ``N_("…")``, ``L_("…", **fields)``,
+  ``ngettext("…", "…", n)`` and
+  ``N_plural("…", "…")`` with literal strings, in ``grader/``, ``notebooks/course.py``
+  and ``scripts/demo.py``;
 * what the grader declares rather than writes in a call: each check's title (its
   docstring's first line), each section a hint names, and the words for a failure's kind.
 
@@ -30,11 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from grader import i18n  # noqa: E402
 
-SOURCES = [ROOT / "grader", ROOT / "notebooks" / "course.py"]
-SINGULAR_CALLS = {"_", "gettext", "N_"}
+SOURCES = [ROOT / "grader", ROOT / "notebooks" / "course.py", ROOT / "scripts" / "demo.py"]
+SINGULAR_CALLS = {"_", "gettext", "N_", "L_"}
 PLURAL_CALLS = {"ngettext", "N_plural"}
-# "section 'S'," or "section 'S'." where S may end in quotes itself ("... returns b''").
-HINT_SECTION = re.compile(r"section '(.+?)'(?=[,.])")
 FIELD = re.compile(r"(?<!\{)\{([^{}]*)\}")  # a str.format field, {{ and }} aside
 
 HEADERS = {
@@ -106,20 +106,47 @@ def scan_source(text: str, origin: str) -> tuple[list[Message], list[str]]:
     return found, mistakes
 
 
+def messages_in(text: object, role: str = "") -> list[tuple[str, str]]:
+    """The msgids of a message (a grader.messages.Text) and of the messages in its
+    fields and replacements, outermost first, each with the field it fills ("" for the
+    message itself); none in a plain string."""
+    from grader.messages import Text
+
+    if not isinstance(text, Text):
+        return []
+    found = [(text.msgid, role)]
+    for name, value in text.fields.items():
+        found += messages_in(value, name)
+    for _, new in text.replacements:
+        found += messages_in(new, "replacement")
+    return found
+
+
+ROLES = {  # what a translator is told of a message declared in a check's hint
+    "section": "its hint's section (a heading of the notebook the hint names)",
+    "second": "its hint's tip",
+    "paragraph": "its hint's paragraphs of PROTOCOL.md",
+}
+
+
 def declared_messages() -> list[Message]:
-    """What the grader declares: check titles, the sections hints name, failure kinds."""
+    """What the grader declares: check titles, their hints' sections, paragraphs and
+    tips, and the words for a failure's kind."""
     from grader.checks import all_checks
     from grader.render import KIND_WORDS
 
     found = []
     for spec in all_checks():
-        found.append(Message(spec.title, None, [f"check {spec.id}: its title"]))
-        for section in HINT_SECTION.findall(spec.hint):
-            found.append(Message(section, None, [f"check {spec.id}: a notebook section"
-                                                 " its hint names (a heading there)"]))
+        found += [Message(msgid, None, [f"check {spec.id}: its title"])
+                  for msgid, _ in messages_in(spec.title)]
+        found += [Message(msgid, None, [f"check {spec.id}: {ROLES.get(role, 'its hint')}"])
+                  for msgid, role in messages_in(spec.hint)]
     for kind, words in KIND_WORDS.items():
         found.append(Message(words, None, [f"failure kind {kind.name}"]))
-    return found
+    first: dict[str, Message] = {}
+    for message in found:  # one place each is enough for a translator
+        first.setdefault(message.msgid, message)
+    return list(first.values())
 
 
 def marked_messages() -> tuple[list[Message], list[str]]:

@@ -360,6 +360,13 @@ def test_text_on_failure_shows_everything_a_student_needs() -> None:
         assert part in text, part
 
 
+def test_text_gives_the_reason_a_check_does_not_apply() -> None:
+    lines = render_text(_result(failed=False)).splitlines()
+    at = next(i for i, line in enumerate(lines) if "server.history" in line)
+    assert "n/a" in lines[at]
+    assert lines[at + 1].strip() == "profile 'x': server.history_option is empty"
+
+
 def test_json_round_trips() -> None:
     result = _result()
     data = json.loads(render(result, "json"))

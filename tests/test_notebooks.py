@@ -94,7 +94,25 @@ DEMO_FAILURE_MARKERS = (
 MAX_SHARED_LINES = 15
 # How the grader's report shows a failure: a ✗ mark, or "N failed" with N > 0.
 FAILED_MARK = "✗"
-FAILED_COUNT = re.compile(r"\b([1-9]\d*) (failed|skipped)\b")
+
+
+def failed_count_pattern() -> re.Pattern[str]:
+    """ "N failed" or "N skipped" with N > 0, in every language the grader speaks: the
+    words its catalogues give ("3 reprovadas", "1 pulada" in pt_BR)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from grader import i18n
+    finally:
+        sys.path.remove(str(ROOT))
+    forms = sorted({i18n.translations(lang).ngettext(message, message, n)
+                    for lang in i18n.available_languages()
+                    for message in ("{count} failed", "{count} skipped") for n in (1, 2)})
+    words = "|".join(re.escape(before) + r"[1-9]\d*" + re.escape(after)
+                     for before, after in (form.split("{count}") for form in forms))
+    return re.compile(rf"\b(?:{words})\b")
+
+
+FAILED_COUNT = failed_count_pattern()
 CHECK_CALL = re.compile(r"^\s*check\(", re.MULTILINE)
 ANSI_COLOR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -201,6 +219,31 @@ def check_reports(nb) -> list[str]:
 
 def is_green(report: str) -> bool:
     return FAILED_MARK not in report and not FAILED_COUNT.search(report)
+
+
+@pytest.mark.parametrize("lang", ["en", "pt_BR"])
+def test_a_report_is_read_as_failed_in_every_language(lang, monkeypatch):
+    """is_green reads the grader's own words: a failed or skipped check in either
+    language is not green, an all-passed report is (a result made here, nothing run)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from grader import i18n
+        from grader.model import CheckResult, Level, Status, SubmissionResult
+        from grader.render.notebook import render_html
+        from grader.render.text import render_text
+    finally:
+        sys.path.remove(str(ROOT))
+    monkeypatch.setenv(i18n.ENV, lang)
+    ok = CheckResult("server.starts", "the server starts", Level.CORE, 1, Status.PASSED, 1, 1)
+    skipped = CheckResult("server.welcome", "welcome", Level.CORE, 4, Status.SKIPPED, 2,
+                          reason="skipped: the server never accepted a connection")
+    for render in (render_text, render_html):
+        assert is_green(render(SubmissionResult("lab", [ok])))
+        skipped_text = render(SubmissionResult("lab", [ok, skipped]))
+        assert not is_green(skipped_text), skipped_text
+    words = "2 puladas" if lang == "pt_BR" else "2 skipped"
+    assert FAILED_COUNT.search(f"score 1/3 · {words}") and not FAILED_COUNT.search("0 failed")
+    assert FAILED_COUNT.search("1 reprovada") and FAILED_COUNT.search("3 failed")
 
 
 class DurationReport:

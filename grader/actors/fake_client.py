@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from ..failures import Hung, Mismatch, Missing, TooSlow, Unexpected
+from ..messages import L_, Text, sentences
 from ..probes.tcp_queue import wait_read
 from ..profile import CLOCK_SHOWN, FRAMINGS
 from ..streams import LineSplitter
@@ -38,6 +39,10 @@ QUIET_GAP = 0.05
 LENGTH_HEADER = 10  # bytes of the "length10" framing: the length, as digits, padded
 SMALL_SEGMENT = 536  # TCP segment size of a slow reader: the smallest every IPv4 host takes
 CLOCK = re.compile(r"\b\d\d:\d\d:\d\d\b")  # a {time} in a line: HH:MM:SS
+# The other end of a peer's connection, in messages: as an object, and as the subject
+# that starts a sentence.
+SERVER, CLIENT = L_("the server"), L_("the client")
+SUBJECTS = {SERVER.msgid: L_("The server"), CLIENT.msgid: L_("The client")}
 
 
 class Closed(Exception):  # noqa: N818 - an event, not an error
@@ -78,12 +83,14 @@ class Peer:
         timing: Timing,
         sock: socket.socket | None = None,
         *,
-        other: str = "the server",
+        other: str = SERVER,
         framing: str = "newline",
     ) -> None:
         if framing not in FRAMINGS:
             raise ValueError(f"unknown framing {framing!r}: one of {', '.join(FRAMINGS)}")
         self.name = name
+        # The peer in messages: its nickname, or (the fake server's end) the words for it.
+        self.who: str = Text("server") if name == "server" else name
         self.framing = framing  # how a message is delimited on the wire (see FRAMINGS)
         self._sent = False  # something was sent already (unframed: wait until it is read)
         self.transcript = transcript
@@ -92,6 +99,7 @@ class Peer:
         self.sock = sock
         self.lines = LineSplitter()  # what arrived and was not read yet
         self.eof: str | None = None  # how the connection ended, once it has
+        self._broken = ""  # the error that broke it, if one did
         self.quiet = False  # stop recording received lines (bulk transfers)
         # Lines to skip once each when expecting: side effects of a mistake that another
         # check grades (an echo, a self-announcement), so each check fails for one reason.
@@ -135,8 +143,10 @@ class Peer:
                 sock.close()
                 if time.monotonic() >= deadline:
                     raise Hung(
-                        f"{self.name} could not connect to {host}:{port} ({error}).",
-                        expected=f"the server accepts a connection on port {port}",
+                        L_("{name} could not connect to {host}:{port} ({error}).",
+                           name=self.who, host=host, port=port, error=str(error)),
+                        expected=L_("the server accepts a connection on port {port}",
+                                    port=port),
                     ) from None
                 time.sleep(0.02)  # refused: the server is not listening yet; poll again
         self.sock = sock
@@ -161,12 +171,13 @@ class Peer:
         try:
             self.sock.sendall(raw)
         except TimeoutError:
-            raise Hung(
-                f"{self.name} could not send: {self.other} stopped reading from it."
-            ) from None
+            raise Hung(L_("{name} could not send: {other} stopped reading from it.",
+                          name=self.who, other=self.other)) from None
         except OSError as error:
-            raise Missing(f"{self.name} could not send because the connection is gone ({error}).",
-                          expected=f"{self.other} to keep {self.name}'s connection open") from None
+            raise Missing(L_("{name} could not send because the connection is gone ({error}).",
+                             name=self.who, error=str(error)),
+                          expected=L_("{other} to keep {name}'s connection open",
+                                      other=self.other, name=self.who)) from None
 
     def send_line(self, text: str, *, log: bool = True) -> None:
         """Send one message, framed as the protocol frames them: ``text`` and a newline;
@@ -233,20 +244,34 @@ class Peer:
             self.eof = "reset"
         except OSError as error:
             self.eof = f"broken ({error})"
+            self._broken = str(error)
         else:
             if chunk:
                 self.lines.buffer(chunk)
                 return True
             self.eof = "closed"
-        self.transcript.add(self.name, "connection", f"{self.eof} by {self.other}"
-                            if self.eof in ("closed", "reset") else self.eof)
+        self.transcript.add(self.name, "connection",
+                            L_("closed by {other}", other=self.other) if self.eof == "closed"
+                            else L_("reset by {other}", other=self.other)
+                            if self.eof == "reset" else L_("broken ({error})", error=self._broken))
         raise Closed(self.eof)
+
+    def how_it_ended(self) -> str:
+        """How the connection ended, for a failure's *Actual* ("connection reset")."""
+        if self.eof == "closed":
+            return L_("connection closed")
+        if self.eof == "reset":
+            return L_("connection reset")
+        if self.eof:
+            return L_("connection broken ({error})", error=self._broken)
+        return L_("connection open")
 
     def _ignored(self, line: str) -> bool:
         for i, (skip, why) in enumerate(self.ignore):
             if skip(line):
                 del self.ignore[i]
-                self.transcript.add(self.name, "note", f"ignores that line here: {why}")
+                self.transcript.add(self.name, "note", L_("ignores that line here: {why}",
+                                                          why=why))
                 return True
         return False
 
@@ -280,7 +305,8 @@ class Peer:
             match = self.named.match(line)  # a message may be glued after it
             if match:
                 self.aliases[match.group(1)] = self.name
-                self.transcript.add(self.name, "note", f"the server calls it {match.group(1)}")
+                self.transcript.add(self.name, "note", L_("the server calls it {name}",
+                                                          name=match.group(1)))
         for theirs, ours in self.aliases.items():
             line = re.sub(rf"{re.escape(theirs)}(?!\d)", ours, line)  # user1, not user12
         return line
@@ -394,27 +420,33 @@ class Peer:
         why: str = "",
     ) -> str:
         """Wait for the next line and require it to equal ``expected`` (or satisfy
-        ``accept``). ``what`` describes it for the student; ``why`` is added to messages."""
-        desc = what or (repr(expected) if expected is not None else "a line")
+        ``accept``). ``what`` describes it for the student (a message, or the line's
+        repr); ``why``, a sentence, is added to the failure's message."""
+        desc = what or (repr(expected) if expected is not None else L_("a line"))
         shown = repr(expected) if expected is not None else desc  # the Expected: field
-        why = f" {why}" if why else ""
         start = time.monotonic()
         try:
             line = self.read_line(start + self.timing.hard, expected=expected)
             while line is not None and self._ignored(line):
                 line = self.read_line(start + self.timing.hard, expected=expected)
         except Closed as closed:
-            happened = (f"{self.other} {closed.how} the connection"
-                        if closed.how in ("closed", "reset") else f"the connection {closed.how}")
-            raise Missing(f"{self.name} expected {desc}, but {happened} first.{why}",
-                          expected=shown,
-                          actual=f"connection {closed.how}") from None
+            if closed.how == "closed":
+                happened = L_("{name} expected {what}, but {other} closed the connection"
+                              " first.", name=self.who, what=desc, other=self.other)
+            elif closed.how == "reset":
+                happened = L_("{name} expected {what}, but {other} reset the connection"
+                              " first.", name=self.who, what=desc, other=self.other)
+            else:
+                happened = L_("{name} expected {what}, but the connection broke first"
+                              " ({error}).", name=self.who, what=desc, error=self._broken)
+            raise Missing(sentences(happened, why), expected=shown,
+                          actual=self.how_it_ended()) from None
         if line is None:
             raise Hung(
-                f"{self.name} waited {self.timing.hard:.1f} s for {desc}, but nothing arrived."
-                f"{why}",
+                sentences(L_("{name} waited {seconds:.1f} s for {what}, but nothing arrived.",
+                             name=self.who, seconds=self.timing.hard, what=desc), why),
                 expected=shown,
-                actual="nothing",
+                actual=L_("nothing"),
             )
         ok = (expected is None or line == expected) and (accept is None or accept(line))
         if not ok and self.framing == "none":
@@ -424,22 +456,24 @@ class Peer:
             except Closed:
                 ok = False
         if not ok:
-            raise Mismatch(f"{self.name} expected {desc} as its next line, but got another"
-                           f" line.{why}", expected=shown, actual=line)
+            raise Mismatch(sentences(L_("{name} expected {what} as its next line, but got"
+                                        " another line.", name=self.who, what=desc), why),
+                           expected=shown, actual=line)
         elapsed = time.monotonic() - start
         if elapsed > self.timing.soft:
             raise TooSlow(
-                f"{self.name} got {desc} only after {elapsed:.1f} s; it should take well under"
-                f" {self.timing.soft:.1f} s.{why}",
+                sentences(L_("{name} got {what} only after {elapsed:.1f} s; it should take"
+                             " well under {soft:.1f} s.", name=self.who, what=desc,
+                             elapsed=elapsed, soft=self.timing.soft), why),
                 expected=shown,
                 actual=line,
             )
         return line
 
     def expect_closed(self, why: str = "") -> None:
-        """Require the connection to end (close or reset) with no more lines first."""
+        """Require the connection to end (close or reset) with no more lines first;
+        ``why``, a sentence, is added to the failure's message."""
         deadline = time.monotonic() + self.timing.hard
-        why = f" {why}" if why else ""
         while True:
             try:
                 line = self.read_line(deadline)
@@ -448,15 +482,18 @@ class Peer:
             if line is not None and self._ignored(line):
                 continue
             if line is None:
+                other = SUBJECTS.get(getattr(self.other, "msgid", None), self.other)
                 raise Hung(
-                    f"{self.other.capitalize()} did not close {self.name}'s connection within"
-                    f" {self.timing.hard:.1f} s.{why}",
-                    expected="the connection closed",
-                    actual="still open",
+                    sentences(L_("{other} did not close {name}'s connection within"
+                                 " {seconds:.1f} s.", other=other, name=self.who,
+                                 seconds=self.timing.hard), why),
+                    expected=L_("the connection closed"),
+                    actual=L_("still open"),
                 )
             raise Unexpected(
-                f"{self.name} got a line where the connection should have closed.{why}",
-                expected="the connection closed", actual=line)
+                sentences(L_("{name} got a line where the connection should have closed.",
+                             name=self.who), why),
+                expected=L_("the connection closed"), actual=line)
 
     def drain_closed(self, deadline: float) -> bool:
         """Read and discard until the stream ends; False if it did not by ``deadline``."""
@@ -486,7 +523,7 @@ class Peer:
         """Abort the connection with a TCP reset (what a killed process may cause)."""
         if self.sock is None:
             return
-        self.transcript.add(self.name, "reset", "the connection (RST)")
+        self.transcript.add(self.name, "reset", L_("the connection (RST)"))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.sock.close()
         self.eof = "reset"
@@ -495,7 +532,7 @@ class Peer:
         if self.sock is None:
             return
         if log and self.sock.fileno() != -1 and not self.eof:
-            self.transcript.add(self.name, "closed", "the connection")
+            self.transcript.add(self.name, "closed", L_("the connection"))
         self._discard_unread()
         try:
             self.sock.close()

@@ -7,8 +7,9 @@ import socket
 import time
 
 from ..failures import Hung
+from ..messages import L_
 from ..timing import Timing
-from .fake_client import Peer
+from .fake_client import CLIENT, Peer
 from .transcript import Transcript
 
 
@@ -48,10 +49,11 @@ class FakeServer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise Hung(
-                    f"The client never connected to the server at {self.host}:{self.port}"
-                    f" within {self.timing.start:.1f} s.",
-                    expected="a connection from the client",
-                    actual="no connection",
+                    L_("The client never connected to the server at {host}:{port} within"
+                       " {seconds:.1f} s.", host=self.host, port=self.port,
+                       seconds=self.timing.start),
+                    expected=L_("a connection from the client"),
+                    actual=L_("no connection"),
                 )
             # Short slices so a client that already exited is noticed at once.
             self.listener.settimeout(min(remaining, 0.1))
@@ -61,13 +63,14 @@ class FakeServer:
             except TimeoutError:
                 if is_alive is not None and not is_alive():
                     raise Hung(
-                        "The client exited without connecting to the server.",
-                        expected="a connection from the client",
-                        actual="the client exited",
+                        L_("The client exited without connecting to the server."),
+                        expected=L_("a connection from the client"),
+                        actual=L_("the client exited"),
                     ) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.transcript.add("server", "accepted", f"a client from {address[0]}:{address[1]}")
-        peer = Peer("server", self.transcript, self.timing, sock, other="the client",
+        self.transcript.add("server", "accepted", L_("a client from {host}:{port}",
+                                                     host=address[0], port=address[1]))
+        peer = Peer("server", self.transcript, self.timing, sock, other=CLIENT,
                     framing=self.framing)
         self.peers.append(peer)
         return peer

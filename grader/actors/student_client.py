@@ -28,6 +28,7 @@ from ..failures import Crashed, Hung, Missing, TooSlow
 from ..harness.isolation import Jail
 from ..harness.programs import LIMITS, sandbox
 from ..harness.sandbox import Launch, Limits, limit_from_output
+from ..messages import L_, sentences
 from ..timing import Timing
 from .transcript import Transcript
 
@@ -136,7 +137,8 @@ class ClientSession:
         return len(self.screen)
 
     def expect_screen(self, text: str, *, since: int = 0, what: str | None = None) -> None:
-        """Wait until ``text`` appears on the screen after position ``since``."""
+        """Wait until ``text`` appears on the screen after position ``since``; ``what``
+        (a message) names it for the student."""
         self.expect_screen_match(re.compile(re.escape(text)), since=since,
                                  what=what or repr(text))
 
@@ -151,19 +153,21 @@ class ClientSession:
             # Past the deadline whether the client is silent or printing something else.
             if time.monotonic() >= deadline:
                 raise self._hung(
-                    f"The client did not show {desc} within {self.timing.hard:.1f} s.",
+                    L_("The client did not show {what} within {seconds:.1f} s.", what=desc,
+                       seconds=self.timing.hard),
                     expected=desc, actual=self._last_lines(), lines_before=lines_before,
                 )
             try:
                 self._pump(deadline - time.monotonic())
             except pexpect.EOF:
-                raise Missing(f"The client exited before showing {desc}.",
+                raise Missing(L_("The client exited before showing {what}.", what=desc),
                               expected=desc,
                               actual=self._last_lines()) from None
         elapsed = time.monotonic() - start
         if elapsed > self.timing.soft:
             raise TooSlow(
-                f"The client showed {desc} only after {elapsed:.1f} s.", expected=desc
+                L_("The client showed {what} only after {elapsed:.1f} s.", what=desc,
+                   elapsed=elapsed), expected=desc
             )
         return found
 
@@ -176,14 +180,16 @@ class ClientSession:
         tail = "\n".join(line if line.strip() else "(an empty line)"
                          for line in self.screen.splitlines()[-5:])
         return Hung(
-            f"{message} It kept printing instead ({printed} lines meanwhile): a receive"
-            " loop that goes on after recv() returned b'' (the server closed) prints empty"
-            " lines forever. b'' means the connection is over: leave the loop.",
-            expected=expected, actual=f"{printed} lines printed; the last ones:\n{tail}")
+            sentences(message, L_("It kept printing instead ({count} lines meanwhile): a"
+                                  " receive loop that goes on after recv() returned b'' (the"
+                                  " server closed) prints empty lines forever. b'' means the"
+                                  " connection is over: leave the loop.", count=printed)),
+            expected=expected, actual=L_("{count} lines printed; the last ones:\n{tail}",
+                                         count=printed, tail=tail))
 
     def _last_lines(self, n: int = 6) -> str:
         lines = [ln for ln in self.screen.splitlines() if ln.strip()]
-        return "\n".join(lines[-n:]) if lines else "(nothing on the screen)"
+        return "\n".join(lines[-n:]) if lines else L_("(nothing on the screen)")
 
     def has_traceback(self) -> bool:
         return TRACEBACK in self.screen
@@ -200,7 +206,7 @@ class ClientSession:
         self.child.sendline(text)
 
     def type_eof(self) -> None:
-        self.transcript.add(self.name, "typed", "Ctrl-D (end of input)")
+        self.transcript.add(self.name, "typed", L_("Ctrl-D (end of input)"))
         self.child.sendeof()
 
     # -- ending --------------------------------------------------------------------
@@ -220,25 +226,29 @@ class ClientSession:
             if time.monotonic() >= deadline:
                 if self.has_traceback():
                     raise Crashed(
-                        "The client printed a traceback and then kept running.",
-                        expected=f"the client exits within {within:g} s, no traceback",
+                        L_("The client printed a traceback and then kept running."),
+                        expected=L_("the client exits within {seconds:g} s, no traceback",
+                                    seconds=within),
                         actual=self.screen[self.screen.find(TRACEBACK):][-800:],
                     )
                 raise self._hung(
-                    f"The client was still running {deadline - start:.1f} s later.",
-                    expected=f"the client exits within {within:g} s",
-                    actual="still running", lines_before=lines_before,
+                    L_("The client was still running {seconds:.1f} s later.",
+                       seconds=deadline - start),
+                    expected=L_("the client exits within {seconds:g} s", seconds=within),
+                    actual=L_("still running"), lines_before=lines_before,
                 )
         self.child.wait()
         self.exitstatus = self.child.exitstatus
         if self.child.signalstatus is not None:
             self.exitstatus = -self.child.signalstatus
         elapsed = time.monotonic() - start
-        self.transcript.add(self.name, "exited", f"status {self.exitstatus} after {elapsed:.2f} s")
+        self.transcript.add(self.name, "exited", L_("status {status} after {seconds:.2f} s",
+                                                    status=self.exitstatus, seconds=elapsed))
         if elapsed > soft:
             raise TooSlow(
-                f"The client took {elapsed:.1f} s to exit; the protocol allows {within:g} s.",
-                expected=f"exit within {within:g} s",
+                L_("The client took {elapsed:.1f} s to exit; the protocol allows {seconds:g}"
+                   " s.", elapsed=elapsed, seconds=within),
+                expected=L_("exit within {seconds:g} s", seconds=within),
                 actual=f"{elapsed:.1f} s",
             )
         return elapsed

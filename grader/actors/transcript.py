@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from ..messages import L_
 from ..model import TranscriptEntry
 
 MAX_ENTRIES = 400  # beyond this, entries are counted but not kept (bursts, leak loops)
@@ -25,7 +26,8 @@ class Transcript:
 
     def add(self, actor: str, action: str, text: str = "") -> None:
         if len(text) > MAX_TEXT:
-            text = text[:MAX_TEXT] + f"… ({len(text)} characters in all)"
+            text = L_("{start}… ({count} characters in all)", start=str(text)[:MAX_TEXT],
+                      count=len(text))
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._dropped += 1
@@ -44,7 +46,7 @@ class Transcript:
                         round(self.now(), 3),
                         "grader",
                         "note",
-                        f"{self._dropped} more events not shown",
+                        L_("{count} more events not shown", count=self._dropped),
                     )
                 )
             return entries

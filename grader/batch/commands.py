@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..i18n import gettext as _
+
 PROG = "chatlab-grader"
 DEFAULT_STUDENT_TIMEOUT = 120.0  # seconds of wall-clock time one student may take
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -69,44 +71,53 @@ def _batch(args: argparse.Namespace) -> int:
         print(f"{PROG} batch: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     for event in summary.events:
-        print(f"  stopped: {event}", file=sys.stderr)
+        print("  " + _("stopped: {event}").format(event=event), file=sys.stderr)
     if summary.interrupted:
         print(
-            f"interrupted: {len(summary.graded)} graded in this run, all saved in {out}; "
-            "run the same command again to grade the rest",
+            _("interrupted: {graded} graded in this run, all saved in {out}; run the same"
+              " command again to grade the rest").format(graded=len(summary.graded), out=out),
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
     # Every program of every submission is gone: only the grader's memory speaks now.
     outputs = write_outputs(summary, out, roster, plan)
     gradebook, matched = outputs.gradebook, outputs.roster
-    kept = "kept from earlier runs" if students or args.not_graded else "already graded"
+    kept = _("kept from earlier runs") if students or args.not_graded else _("already graded")
     print(
-        f"{len(summary.graded)} graded, {summary.skipped} {kept}, "
-        f"{len(gradebook.failed)} not graded, in {summary.elapsed:.1f}s",
+        _("{graded} graded, {skipped} {kept}, {failed} not graded, in {seconds:.1f}s").format(
+            graded=len(summary.graded), skipped=summary.skipped, kept=kept,
+            failed=len(gradebook.failed), seconds=summary.elapsed),
         file=sys.stderr,
     )
     if args.not_graded and not summary.todo:
-        print("  --not-graded: no student in the results folder is recorded as not graded",
-              file=sys.stderr)
+        print("  " + _("--not-graded: no student in the results folder is recorded as not"
+                       " graded"), file=sys.stderr)
     for student, error in gradebook.failed.items():
-        print(f"  not graded: {student}: {error}", file=sys.stderr)
+        print("  " + _("not graded: {student}: {error}").format(student=student, error=error),
+              file=sys.stderr)
     if matched is not None:
         for entry in matched.missing:
-            print(f"  missing: {entry.student_id} ({entry.name or entry.email or 'no name'}):"
-                  f" no submission {entry.folder!r} in {args.submissions}; exported with no"
-                  " grade", file=sys.stderr)
+            print("  " + _("missing: {student_id} ({name}): no submission {folder!r} in"
+                           " {submissions}; exported with no grade").format(
+                student_id=entry.student_id, name=entry.name or entry.email or _("no name"),
+                folder=entry.folder, submissions=args.submissions), file=sys.stderr)
         for folder in matched.unlisted:
-            print(f"  not in the roster: {folder}: graded, but in no Moodle or Canvas export;"
-                  f" add it to {roster.source if roster else 'the roster'}", file=sys.stderr)
+            print("  " + _("not in the roster: {folder}: graded, but in no Moodle or Canvas"
+                           " export; add it to {roster}").format(
+                folder=folder, roster=roster.source if roster else _("the roster")),
+                file=sys.stderr)
     for note in outputs.notes:
         print(f"  {note}", file=sys.stderr)
     for failure in outputs.failed_exports:
-        print(f"  export not written: {failure}", file=sys.stderr)
-    written = [outputs.grades, outputs.report, *outputs.exports]
-    print(f"wrote {', '.join(str(p) for p in written)}"
-          + (f"; not graded: {outputs.errors}" if gradebook.failed else ""),
-          file=sys.stderr)
+        print("  " + _("export not written: {failure}").format(failure=failure),
+              file=sys.stderr)
+    written = ", ".join(str(p) for p in [outputs.grades, outputs.report, *outputs.exports])
+    if gradebook.failed:
+        print(_("wrote {files}; not graded: {errors}").format(files=written,
+                                                               errors=outputs.errors),
+              file=sys.stderr)
+    else:
+        print(_("wrote {files}").format(files=written), file=sys.stderr)
     trouble = gradebook.failed or (matched is not None and matched.unlisted) or (
         outputs.failed_exports)
     return EXIT_SOME_FAILED if trouble else EXIT_OK
@@ -172,6 +183,9 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", metavar="FILE", help="protocol profile TOML (or a name)")
     p.add_argument("--server-cmd", metavar="CMD", help="start each server with this command")
     p.add_argument("--client-cmd", metavar="CMD", help="start each client with this command")
+    from ..cli import add_lang_option
+
+    add_lang_option(p)
     p.set_defaults(func=_batch, runs_submissions=True)
 
 

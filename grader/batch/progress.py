@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from ..i18n import gettext as _
+
 BAR_WIDTH = 24
 
 
@@ -64,14 +66,13 @@ class Progress:
 
     def status(self) -> str:
         eta = self.eta()
-        left = "ETA --:--" if eta is None else f"ETA {format_duration(eta)}"
+        left = _("ETA {time}").format(time="--:--" if eta is None else format_duration(eta))
         if self.remaining == 0:
-            left = f"in {format_duration(self._clock() - self._start)}"
+            left = _("in {time}").format(time=format_duration(self._clock() - self._start))
         width = len(str(self.total))
-        return (
-            f"{self.done:>{width}}/{self.total} done · {self.failed} failed · "
-            f"{self.remaining} remaining · {left}"
-        )
+        return _("{done}/{total} done · {failed} failed · {remaining} remaining · {left}").format(
+            done=f"{self.done:>{width}}", total=self.total, failed=self.failed,
+            remaining=self.remaining, left=left)
 
     def bar(self) -> str:
         filled = (
@@ -84,9 +85,9 @@ class Progress:
         if self._tty:
             self._redraw()
         else:
-            self._print(
-                f"grading {self.remaining} of {self.total} submissions ({self.done} already graded)"
-            )
+            self._print(_("grading {remaining} of {total} submissions ({done} already"
+                          " graded)").format(remaining=self.remaining, total=self.total,
+                                             done=self.done))
 
     def update(self, student: str, *, ok: bool, summary: str = "") -> None:
         """Count one finished student; ``summary`` is e.g. ``"18/20"`` or the error."""
@@ -98,7 +99,8 @@ class Progress:
         if self._tty:
             self._redraw()
         else:
-            words = ["ok    " if ok else "FAILED", student, summary, "|", self.status()]
+            mark = f"{_('ok'):<6}" if ok else _("FAILED")
+            words = [mark, student, summary, "|", self.status()]
             self._print(" ".join(w for w in words if w))
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from ..actors.fake_client import Closed, Peer
 from ..actors.student_client import ClientSession
 from ..context import Context
 from ..failures import Crashed, Hung, Mismatch, Missing, Unexpected
+from ..messages import L_
 from ..model import Level
 from ..registry import check
 from .common import hint, impatient, is_chatlab
@@ -28,7 +29,7 @@ STEP = 5
 
 def _no_traceback(client: ClientSession) -> None:
     if client.has_traceback():
-        raise Crashed("The client printed a traceback.", expected="no traceback",
+        raise Crashed(L_("The client printed a traceback."), expected=L_("no traceback"),
                       actual=client.screen[client.screen.find("Traceback"):][-800:])
 
 
@@ -43,8 +44,10 @@ def await_exit(client: ClientSession, within: float, after: str) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise Hung(
-                f"The client was still running {within:g} s after {after}.",
-                expected=f"the client exits within {within:g} s", actual="still running")
+                L_("The client was still running {within:g} s after {after}.", within=within,
+                   after=after),
+                expected=L_("the client exits within {seconds:g} s", seconds=within),
+                actual=L_("still running"))
         try:
             client._pump(min(0.1, remaining))  # wakes as soon as the client prints
         except pexpect.EOF:
@@ -58,8 +61,9 @@ def await_exit(client: ClientSession, within: float, after: str) -> None:
             pass
     except pexpect.EOF:
         pass
-    raise Crashed(f"The client printed a traceback after {after}.",
-                  expected=f"the client exits within {within:g} s, no traceback",
+    raise Crashed(L_("The client printed a traceback after {after}.", after=after),
+                  expected=L_("the client exits within {seconds:g} s, no traceback",
+                              seconds=within),
                   actual=client.screen[client.screen.find("Traceback"):][-800:])
 
 
@@ -74,8 +78,9 @@ def connect_client(ctx: Context, nick: str = "ana", *, welcome: bool = True
         conn.send(ctx.profile.greeting)
     if ctx.profile.registers and not ctx.profile.assigned_name:
         conn.expect_line(ctx.profile.register_line(nick),
-                         what=f"the nickname line {ctx.profile.register_line(nick)!r}",
-                         why=ctx.rule("it is the first thing the client sends", "§2"))
+                         what=L_("the nickname line {value}",
+                                 value=repr(ctx.profile.register_line(nick))),
+                         why=ctx.rule(L_("it is the first thing the client sends"), "§2"))
     if welcome and ctx.profile.welcome:
         conn.send_line(ctx.profile.welcome_line(nick))
     return client, conn
@@ -113,17 +118,19 @@ def nick_prompt(ctx: Context) -> None:
             if ctx.profile.greeting:
                 conn.send(ctx.profile.greeting)
         if time.monotonic() > deadline:
-            client.expect_screen(prompt, what=f"the prompt {prompt!r}")  # fails, and says
+            # Fails, and says so.
+            client.expect_screen(prompt, what=L_("the prompt {prompt}", prompt=repr(prompt)))
         try:
             client._pump(0.05)
         except pexpect.EOF:
-            client.expect_screen(prompt, what=f"the prompt {prompt!r}")  # it exited
+            # It exited.
+            client.expect_screen(prompt, what=L_("the prompt {prompt}", prompt=repr(prompt)))
     if conn is None:
         conn = ctx.accept(fake, client)
         if ctx.profile.greeting:
             conn.send(ctx.profile.greeting)
     conn.expect_line(ctx.profile.register_line("bea"),
-                     why="The nickname typed at the prompt is the first line sent.")
+                     why=L_("The nickname typed at the prompt is the first line sent."))
     _no_traceback(client)
 
 
@@ -135,8 +142,8 @@ def sends_lines(ctx: Context) -> None:
     for text in ("hello from the keyboard", "olá, ação ✓", "  spaces  kept  ", "/users"):
         client.type_line(text)
         conn.expect_line(ctx.profile.chat_sent("ana", text),
-                         why="The user typed it and pressed Enter; it is sent as it is"
-                             " (spaces and commands too: the server handles those).")
+                         why=L_("The user typed it and pressed Enter; it is sent as it is"
+                                " (spaces and commands too: the server handles those)."))
     _no_traceback(client)
 
 
@@ -149,7 +156,8 @@ def shows_incoming(ctx: Context) -> None:
     for text in ("zoe: are you there?", "*** zoe left the chat"):
         conn.send_line(text)
         with impatient(client):
-            client.expect_screen(text, what=f"the line {text!r} the server sent")
+            client.expect_screen(text, what=L_("the line {text} the server sent",
+                                               text=repr(text)))
     _no_traceback(client)
 
 
@@ -164,7 +172,7 @@ def utf8(ctx: Context) -> None:
     cut = raw.index("李".encode()) + 1
     conn.send_pieces([raw[:cut], raw[cut:]])
     with impatient(client):
-        client.expect_screen(text, what=f"the line {text!r}")
+        client.expect_screen(text, what=L_("the line {text}", text=repr(text)))
     _no_traceback(client)
 
 
@@ -173,7 +181,7 @@ def _in_input_loop(ctx: Context, client: ClientSession, conn: Peer) -> None:
     has started whatever runs beside it)."""
     client.type_line("just checking")
     conn.expect_line(ctx.profile.chat_sent("ana", "just checking"),
-                     why="The user typed it and pressed Enter.")
+                     why=L_("The user typed it and pressed Enter."))
 
 
 def _ends_connection(conn: Peer, ctx: Context, why: str) -> None:
@@ -185,9 +193,9 @@ def _ends_connection(conn: Peer, ctx: Context, why: str) -> None:
     except Closed:
         return  # that is what we want
     if line is not None and line != ctx.profile.quit:
-        raise Unexpected(why, expected="the connection closed", actual=line)
+        raise Unexpected(why, expected=L_("the connection closed"), actual=line)
     if not conn.drain_closed(time.monotonic() + ctx.timing.hard):
-        raise Hung(why, expected="the connection closed", actual="still open")
+        raise Hung(why, expected=L_("the connection closed"), actual=L_("still open"))
 
 
 @check("client.quit", step=STEP, points=2, depends=["client.sends_lines"], needs=["quit"],
@@ -195,7 +203,7 @@ def _ends_connection(conn: Peer, ctx: Context, why: str) -> None:
 def quit_(ctx: Context) -> None:
     """`/quit` closes the connection and the client exits with status 0 within a second"""
     _user_leaves(ctx, lambda client: client.type_line(ctx.profile.quit),
-                 f"typing {ctx.profile.quit!r}", "/quit")
+                 L_("typing {quit}", quit=repr(ctx.profile.quit)), "/quit")
 
 
 @check("client.eof", step=STEP, points=1, depends=["client.sends_lines"],
@@ -216,10 +224,11 @@ def _user_leaves(ctx: Context, leave: Callable[[ClientSession], None], action: s
     await_exit(client, 1.0, action)
     _no_traceback(client)
     if client.exitstatus != 0:
-        raise Mismatch(f"The client did not exit with status 0 after {after}.",
-                       expected="exit status 0",
-                       actual=f"exit status {client.exitstatus}")
-    _ends_connection(conn, ctx, f"After {after} the client closes its connection.")
+        raise Mismatch(L_("The client did not exit with status 0 after {after}.", after=after),
+                       expected=L_("exit status {status}", status=0),
+                       actual=L_("exit status {status}", status=client.exitstatus))
+    _ends_connection(conn, ctx, L_("After {after} the client closes its connection.",
+                                   after=after))
 
 
 @check("client.server_closes", step=STEP, points=2, depends=["client.shows_incoming"],
@@ -233,15 +242,15 @@ def server_closes(ctx: Context) -> None:
     last = f"{ctx.profile.error_prefix}nickname ana is already taken"
     conn.send_line(last)
     conn.close()
-    client.expect_screen(last, what=f"the server's last line {last!r}")
+    client.expect_screen(last, what=L_("the server's last line {last}", last=repr(last)))
     client.expect_screen(ctx.profile.client_disconnected,
                          what=f"{ctx.profile.client_disconnected!r}")
-    await_exit(client, 1.0, "the server closed the connection")
+    await_exit(client, 1.0, L_("the server closed the connection"))
     _no_traceback(client)
     if client.exitstatus != 1:
-        raise Mismatch("When the server goes away the client exits with status 1.",
-                       expected="exit status 1",
-                       actual=f"exit status {client.exitstatus}")
+        raise Mismatch(L_("When the server goes away the client exits with status 1."),
+                       expected=L_("exit status {status}", status=1),
+                       actual=L_("exit status {status}", status=client.exitstatus))
 
 
 @check("client.server_reset", step=STEP, points=1, depends=["client.shows_incoming"],
@@ -254,19 +263,21 @@ def server_reset(ctx: Context) -> None:
     assert conn.sock is not None
     conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.reset()
-    await_exit(client, 1.0, "the server reset the connection")
+    await_exit(client, 1.0, L_("the server reset the connection"))
     _no_traceback(client)
     # The same notice as for a close is chatlab's rule; another course's client may
     # word a broken connection differently.
     notice = ctx.profile.client_disconnected if is_chatlab(ctx) else ""
     if notice and notice not in client.screen:  # it has exited: the screen is complete
-        raise Missing(f"The client exited without showing {notice!r} after the server reset"
-                      " the connection: a reset is a disconnection like a close.",
+        raise Missing(L_("The client exited without showing {notice} after the server reset"
+                         " the connection: a reset is a disconnection like a close.",
+                         notice=repr(notice)),
                       expected=repr(notice), actual=client._last_lines())
     if notice and client.exitstatus != 1:
-        raise Mismatch("When the connection breaks the client exits with status 1.",
-                       expected="exit status 1", actual=f"exit status {client.exitstatus}")
+        raise Mismatch(L_("When the connection breaks the client exits with status 1."),
+                       expected=L_("exit status {status}", status=1),
+                       actual=L_("exit status {status}", status=client.exitstatus))
     if client.exitstatus == 0:
-        raise Mismatch("A broken connection is an error: exit with status 1.",
-                       expected="a non-zero exit status",
-                       actual="exit status 0")
+        raise Mismatch(L_("A broken connection is an error: exit with status 1."),
+                       expected=L_("a non-zero exit status"),
+                       actual=L_("exit status {status}", status=0))

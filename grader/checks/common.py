@@ -11,6 +11,7 @@ from ..actors.student_client import ClientSession
 from ..context import Context
 from ..failures import Hung, Mismatch, Unexpected
 from ..harness.servers import HOST
+from ..messages import L_
 from ..probes.counts import poll_until, thread_ids
 from ..profile import log_pattern
 from ..registry import Hint
@@ -64,7 +65,7 @@ def expect_next(
     if peer.framing == "none" and optional_left:
         # Unframed, an optional line may come glued to the one expected: the peer
         # passes over it (once) as it cuts the two apart.
-        extra = [(test, "a line that may come here") for test in optional_left]
+        extra = [(test, L_("a line that may come here")) for test in optional_left]
         peer.ignore[:0] = extra
         try:
             return expect_next(peer, expected, forbidden=forbidden, what=what, why=why)
@@ -100,7 +101,8 @@ def error_reply(ctx: Context, reason: str) -> tuple[Callable[[str], bool], str]:
     if is_chatlab(ctx):
         line = prefix + reason
         return (lambda got: got == line), repr(line)
-    return (lambda got: got.startswith(prefix)), f"a line starting with {prefix!r}"
+    return (lambda got: got.startswith(prefix)), L_("a line starting with {prefix}",
+                                                    prefix=repr(prefix))
 
 
 def send_registration(ctx: Context, peer: Peer, nick: str, more: bytes = b"") -> None:
@@ -108,7 +110,8 @@ def send_registration(ctx: Context, peer: Peer, nick: str, more: bytes = b"") ->
     after the registration line (the first chat line, say)."""
     greeting = ctx.profile.greeting
     if greeting and not peer.read_until(greeting, time.monotonic() + ctx.timing.hard):
-        raise Hung(f"{peer.name} waited for the server's greeting {greeting!r}.",
+        raise Hung(L_("{peer} waited for the server's greeting {greeting}.", peer=peer.name,
+                      greeting=repr(greeting)),
                    expected=repr(greeting), actual="nothing")
     peer.send(peer.encode(ctx.profile.register_line(nick)) + more)
 
@@ -117,8 +120,10 @@ def quit_peer(ctx: Context, peer: Peer) -> None:
     """Leave with the profile's quit command and require the server to close."""
     peer.send_line(ctx.profile.quit)
     if ctx.profile.quit_reply:
-        peer.expect_line(ctx.profile.quit_reply, what=f"the answer to {ctx.profile.quit!r}")
-    peer.expect_closed(f"After {ctx.profile.quit!r} the server should close the connection.")
+        peer.expect_line(ctx.profile.quit_reply, what=L_("the answer to {quit}",
+                                                         quit=repr(ctx.profile.quit)))
+    peer.expect_closed(L_("After {quit} the server should close the connection.",
+                          quit=repr(ctx.profile.quit)))
     peer.close()
 
 

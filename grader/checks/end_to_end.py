@@ -9,6 +9,7 @@ from pathlib import Path
 from ..actors.student_client import ClientSession
 from ..context import Context, Server
 from ..failures import Crashed, NotApplicable
+from ..messages import L_
 from ..profile import log_pattern
 from ..registry import check
 from .client import await_exit
@@ -30,15 +31,16 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
             # read from its welcome.
             client = ctx.client(server.port, None, name=nick)
             names[client] = client.expect_screen_match(
-                ctx.assigned_welcome, what=f"{nick}'s welcome, with the name the server"
-                " gave it").group(1)
+                ctx.assigned_welcome, what=L_("{nick}'s welcome, with the name the server"
+                                              " gave it", nick=nick)).group(1)
         else:
             client = ctx.client(server.port, nick, name=nick, folder=client_folder)
             names[client] = nick
             _await_registered(ctx, server, client, first=not clients)
         for earlier in clients:
             earlier.expect_screen(ctx.profile.joined_line(names[client]),
-                                  what=f"the announcement that {names[client]} joined")
+                                  what=L_("the announcement that {nick} joined",
+                                          nick=names[client]))
         clients.append(client)
     first, last = clients[0], clients[-1]
     marks = [c.cursor() for c in clients]
@@ -56,10 +58,10 @@ def _chat(ctx: Context, server: Server, client_folder: Path | None,
         last.type_eof()
         await_exit(last, 1.0, "Ctrl-D")
     first.expect_screen(ctx.profile.left_line(names[last]), since=mark,
-                        what=f"the announcement that {names[last]} left")
+                        what=L_("the announcement that {last} left", last=names[last]))
     for client in clients:
         if client.has_traceback():
-            raise Crashed(f"{client.name}'s client printed a traceback.")
+            raise Crashed(L_("{client}'s client printed a traceback.", client=client.name))
 
 
 def _await_registered(ctx: Context, server: Server, client: ClientSession, *,
@@ -70,10 +72,11 @@ def _await_registered(ctx: Context, server: Server, client: ClientSession, *,
     where the profile gives one. (Later clients: the earlier ones see them join.)"""
     nick, profile = client.name, ctx.profile
     if profile.welcome:
-        client.expect_screen(profile.welcome_line(nick), what=f"{nick}'s welcome")
+        client.expect_screen(profile.welcome_line(nick), what=L_("{nick}'s welcome", nick=nick))
     elif profile.self_join and profile.joined:
         client.expect_screen(profile.joined_line(nick),
-                             what=f"the announcement that {nick} joined, on its own screen")
+                             what=L_("the announcement that {nick} joined, on its own"
+                                     " screen", nick=nick))
     elif first and profile.log_join:
         pattern = log_pattern(profile.log_join, nick=ctx.real_name(nick))
         server.program.wait_line(pattern, time.monotonic() + ctx.timing.hard)
@@ -92,9 +95,9 @@ def chat(ctx: Context) -> None:
 def _reference(ctx: Context, name: str) -> Path:
     ref = ctx.submission.reference
     if ref is None or not (ref / name).is_file():
-        raise NotApplicable(f"the reference {name} is not available")
+        raise NotApplicable(L_("the reference {name} is not available", name=name))
     if ref.resolve() == ctx.submission.original.resolve():
-        raise NotApplicable("the submission is the reference solution itself")
+        raise NotApplicable(L_("the submission is the reference solution itself"))
     return ref
 
 

@@ -9,6 +9,7 @@ import unicodedata
 from ..actors.fake_client import Peer
 from ..context import Context
 from ..failures import Mismatch
+from ..messages import L_, sentences
 from ..model import Level
 from ..registry import check
 from .common import expect_next, hint, send_registration
@@ -37,25 +38,27 @@ def _escaped_problem(body: str) -> tuple[str, str] | None:
     if raw:
         names = ", ".join(f"\\x{ord(c):02x} ({CONTROLS.get(c, 'a control')})"
                           for c in dict.fromkeys(raw))
-        return (f"The line reached the others with raw control characters in it: {names}."
-                " A raw ESC lets one user repaint everybody's terminal.",
-                "every control character except tab replaced by a visible escape such as"
-                " \\x1b")
+        return (L_("The line reached the others with raw control characters in it: {names}."
+                   " A raw ESC lets one user repaint everybody's terminal.", names=names),
+                L_("every control character except tab replaced by a visible escape such as"
+                   " \\x1b"))
     if TAIL not in body:
-        return ("The tab in the line did not arrive as a tab: tabs are kept, only the other"
-                " control characters are escaped.", f"the text ending in {TAIL!r}")
+        return (L_("The tab in the line did not arrive as a tab: tabs are kept, only the"
+                   " other control characters are escaped."),
+                L_("the text ending in {tail}", tail=repr(TAIL)))
     at = 0
     for before, after in zip(PIECES, PIECES[1:], strict=False):
         start = body.find(before, at)
         end = body.find(after, start + len(before)) if start >= 0 else -1
         if start < 0 or end < 0:
-            return ("The visible text of the line did not arrive whole.",
-                    f"the pieces {list(PIECES)!r}, in order, each control between them"
-                    " escaped")
+            return (L_("The visible text of the line did not arrive whole."),
+                    L_("the pieces {pieces}, in order, each control between them escaped",
+                       pieces=repr(list(PIECES))))
         if end == start + len(before):
-            return ("A control character was removed instead of escaped: replace each one"
-                    " with a visible escape such as \\x1b, so the reader sees it was there.",
-                    "something visible where each control character was")
+            return (L_("A control character was removed instead of escaped: replace each"
+                       " one with a visible escape such as \\x1b, so the reader sees it was"
+                       " there."),
+                    L_("something visible where each control character was"))
         at = end
     return None
 
@@ -65,7 +68,8 @@ def _expect_escaped(peer: Peer, prefix: str, what: str) -> None:
     problem = _escaped_problem(line[len(prefix):])
     if problem is not None:
         message, expected = problem
-        raise Mismatch(f"{peer.name} got {what}. {message}", expected=expected,
+        raise Mismatch(sentences(L_("{peer} got {what}.", peer=peer.name, what=what),
+                                 message), expected=expected,
                        actual=visible(line))
 
 
@@ -78,12 +82,12 @@ def control_chars(ctx: Context) -> None:
     ana, bob = ctx.room("ana", "bob")
     ctx.transcript.note(f"ana's line: {visible(CONTROL_TEXT)!r}")
     ana.send(CONTROL_TEXT.encode() + b"\n", log=False)
-    _expect_escaped(bob, ctx.profile.chat_line("ana", ""), "ana's chat line")
+    _expect_escaped(bob, ctx.profile.chat_line("ana", ""), L_("ana's chat line"))
     if ctx.profile.whisper:
         ana.send((ctx.profile.whisper.format(nick="bob", text=CONTROL_TEXT) + "\n").encode(),
                  log=False)
         _expect_escaped(bob, ctx.profile.whisper_line.format(sender="ana", text=""),
-                        "ana's whisper")
+                        L_("ana's whisper"))
 
 
 def _refused(ctx: Context, name: str, nick: str, text: str) -> Peer:
@@ -93,8 +97,8 @@ def _refused(ctx: Context, name: str, nick: str, text: str) -> Peer:
     send_registration(ctx, peer, nick, text.encode() + b"\n")
     prefix = ctx.profile.error_prefix
     peer.expect_line(accept=lambda line: line.startswith(prefix),
-                     what=f"an error line starting with {prefix!r}",
-                     why=f"The nickname {nick!r} cannot be used.")
+                     what=L_("an error line starting with {prefix}", prefix=repr(prefix)),
+                     why=L_("The nickname {nick} cannot be used.", nick=repr(nick)))
     return peer
 
 
@@ -112,9 +116,9 @@ def never_broadcast(ctx: Context) -> None:
     online = ctx.profile.users.format(nicks=ctx.profile.users_separator.join(["ana", "bob"]))
     prefix = ctx.profile.error_prefix
     expect_next(ana, online, forbidden=[(lambda line: line.startswith(prefix),
-                                         "ana's empty line was answered with an error: empty"
-                                         " lines are ignored, nothing is sent back.")],
-                why="ana sent '\\n' and '\\r\\n' (two empty lines), then '/users'.")
+                                         L_("ana's empty line was answered with an error: empty"
+                                            " lines are ignored, nothing is sent back."))],
+                why=L_("ana sent '\\n' and '\\r\\n' (two empty lines), then '/users'."))
     # Refused nicknames, each with a chat line in the same segment: taken, then invalid.
     twin = _refused(ctx, "ana#2", "ana", "a line from the refused twin")
     bad = _refused(ctx, "bad nick", "bad nick", "a line from a refused nickname")
@@ -122,15 +126,16 @@ def never_broadcast(ctx: Context) -> None:
     for peer in (twin, bad):  # barrier: the server is done with them (nick_* grade the close)
         peer.drain_closed(deadline)
     ctx.say(ana, "only chat gets through")
-    leaks = [(lambda line, c=c: c in line, f"bob received ana's command {c!r}: a line"
-              " starting with '/' is a command, never chat.") for c in commands]
+    leaks = [(lambda line, c=c: c in line,
+              L_("bob received ana's command {command}: a line starting with '/' is a"
+                 " command, never chat.", command=repr(c))) for c in commands]
     leaks += [(lambda line: line.rstrip() == ctx.profile.chat_line("ana", "").rstrip(),
-               "bob received an empty chat line from ana: empty lines are ignored.")]
-    leaks += [(lambda line, t=t: t in line, f"bob received {t!r}, sent by a connection whose"
-               " nickname was refused: a refused connection is closed, its lines reach"
-               " nobody.") for t in ("a line from the refused twin",
-                                     "a line from a refused nickname")]
+               L_("bob received an empty chat line from ana: empty lines are ignored."))]
+    leaks += [(lambda line, t=t: t in line,
+               L_("bob received {line}, sent by a connection whose nickname was refused: a"
+                  " refused connection is closed, its lines reach nobody.", line=repr(t)))
+              for t in ("a line from the refused twin", "a line from a refused nickname")]
     expect_next(bob, ctx.chat("ana", "only chat gets through"), forbidden=leaks,
                 what=repr(ctx.profile.chat_line("ana", "only chat gets through")),
-                why="Before it ana sent only empty lines and commands, and two refused"
-                    " connections sent a line each.")
+                why=L_("Before it ana sent only empty lines and commands, and two refused"
+                       " connections sent a line each."))

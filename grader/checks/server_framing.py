@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..context import Context
 from ..failures import Unexpected
+from ..messages import L_, sentences
 from ..model import Level
 from ..registry import check
 from .common import error_reply, expect_next, hint, impatient, send_registration
@@ -24,13 +25,13 @@ def two_lines(ctx: Context) -> None:
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", "first of two")
         ctx.expect_chat(ana, "ana", "second of two")
-    why = "ana sent the messages 'first of two' and 'second of two' in a single send()."
+    why = L_("ana sent the messages 'first of two' and 'second of two' in a single send().")
     expect_next(bob, ctx.chat("ana", "first of two"),
                 what=repr(ctx.profile.chat_line("ana", "first of two")),
                 forbidden=[(lambda line: line.endswith("second of two")
-                            and "first of two" not in line, "ana's two lines arrived in"
-                            " reverse order: handle the lines of a segment in the order they"
-                            " came.")], why=why)
+                            and "first of two" not in line,
+                            L_("ana's two lines arrived in reverse order: handle the lines of a"
+                               " segment in the order they came."))], why=why)
     ctx.expect_chat(bob, "ana", "second of two", why=why)
 
 
@@ -46,7 +47,7 @@ def split_line(ctx: Context) -> None:
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", "this line comes in three pieces")
     ctx.expect_chat(bob, "ana", "this line comes in three pieces",
-                    why="ana sent the line in three separate pieces.")
+                    why=L_("ana sent the line in three separate pieces."))
 
 
 @check("server.framing_bytes", step=2, points=2, depends=["server.broadcast"], needs=FRAMING,
@@ -56,11 +57,11 @@ def byte_by_byte(ctx: Context) -> None:
     """a line sent one byte at a time arrives as one chat line"""
     ana, bob = ctx.room("ana", "bob")
     text = "byte by byte"
-    ctx.transcript.note(f"ana sends {text!r} + '\\n' one byte per send()")
+    ctx.transcript.note(L_("ana sends {text} + '\\n' one byte per send()", text=repr(text)))
     ana.send_pieces([bytes([byte]) for byte in ana.encode(text)], log=False)
     if ctx.profile.echo:
         ctx.expect_chat(ana, "ana", text)
-    ctx.expect_chat(bob, "ana", text, why="ana sent it one byte at a time.")
+    ctx.expect_chat(bob, "ana", text, why=L_("ana sent it one byte at a time."))
 
 
 @check("server.utf8_split", step=2, points=2, depends=["server.broadcast"], needs=FRAMING,
@@ -78,7 +79,7 @@ def utf8_split(ctx: Context) -> None:
         ctx.expect_chat(ana, "ana", text)
     with impatient(bob):
         ctx.expect_chat(bob, "ana", text,
-                        why="ana's line was cut in the middle of the character 'ç'.")
+                        why=L_("ana's line was cut in the middle of the character 'ç'."))
 
 
 @check("server.nick_and_line", step=2, points=1,
@@ -94,9 +95,9 @@ def nick_and_line(ctx: Context) -> None:
     text = "my first line came with my nickname"
     send_registration(ctx, cid, "cid", cid.encode(text))
     ctx.said.append(("cid", text))
-    why = "cid sent its nickname and its first chat line in a single send()."
+    why = L_("cid sent its nickname and its first chat line in a single send().")
     if ctx.profile.welcome:
-        cid.expect_line(ctx.profile.welcome_line("cid"), what="the welcome line", why=why)
+        cid.expect_line(ctx.profile.welcome_line("cid"), what=L_("the welcome line"), why=why)
     if ctx.profile.echo:
         ctx.expect_chat(cid, "cid", text, why=why)
     optional = [ctx.profile.joined_line("cid")] if ctx.profile.joined else []
@@ -104,7 +105,8 @@ def nick_and_line(ctx: Context) -> None:
         with impatient(member):
             expect_next(member, ctx.chat("cid", text), optional=optional,
                         what=repr(ctx.profile.chat_line("cid", text)),
-                        why=f"{why} The chat line must not be lost with the nickname.")
+                        why=sentences(why, L_("The chat line must not be lost with the"
+                                              " nickname.")))
 
 
 @check("server.burst_order", step=3, points=2,
@@ -116,15 +118,15 @@ def burst_order(ctx: Context) -> None:
     """a burst of 300 lines from one sender arrives complete and in order"""
     ana, bob, cid = ctx.room("ana", "bob", "cid")
     texts = [f"burst line {i:03d}" for i in range(300)]
-    ctx.transcript.note("ana sends 300 lines 'burst line 000' … 'burst line 299' at once")
+    ctx.transcript.note(L_("ana sends 300 lines 'burst line 000' … 'burst line 299' at once"))
     ana.send(b"".join(ana.encode(t) for t in texts), log=False)
     for receiver in (bob, cid):
         receiver.quiet = True
         for text in texts:
             ctx.expect_chat(receiver, "ana", text,
-                                 why="ana sent 300 numbered lines in one go.")
+                                 why=L_("ana sent 300 numbered lines in one go."))
         receiver.quiet = False
-    ctx.transcript.note("bob and cid received all 300 lines in order")
+    ctx.transcript.note(L_("bob and cid received all 300 lines in order"))
 
 
 @check("server.crlf", step=2, points=1, depends=["server.broadcast"],
@@ -136,9 +138,10 @@ def crlf(ctx: Context) -> None:
     """lines ending in `\\r\\n` (telnet, `nc -C`) work: the `\\r` is dropped, nickname included"""
     (ana,) = ctx.room("ana")
     cid = ctx.connect("cid")
-    why = "cid ends its lines with '\\r\\n', as telnet does: the '\\r' is not part of the line."
+    why = L_("cid ends its lines with '\\r\\n', as telnet does: the '\\r' is not part of the"
+             " line.")
     cid.send(b"cid\r\n")
-    cid.expect_line(ctx.profile.welcome_line("cid"), what="the welcome line", why=why)
+    cid.expect_line(ctx.profile.welcome_line("cid"), what=L_("the welcome line"), why=why)
     ctx.await_joined(cid, [ana])
     cid.send(b"hello from telnet\r\n")
     ctx.said.append(("cid", "hello from telnet"))
@@ -154,20 +157,21 @@ def line_too_long(ctx: Context) -> None:
     """a line over the limit gets `*** error: line too long` and only that client is closed"""
     ana, bob, cid = ctx.room("ana", "bob", "cid")
     size = ctx.profile.max_line + 1  # the shortest line that is too long
-    ctx.transcript.note(f"ana sends a line of {size} bytes")
+    ctx.transcript.note(L_("ana sends a line of {size} bytes", size=size))
     ana.send(b"x" * size + b"\n", log=False)
     answer, shown = error_reply(ctx, LINE_TOO_LONG)
     with impatient(ana):
         ana.expect_line(accept=answer, what=shown,
-                        why=f"ana sent a line of {size} bytes, one more than the limit.")
-    ana.expect_closed("After a too-long line the server closes that connection.")
+                        why=L_("ana sent a line of {size} bytes, one more than the limit.",
+                               size=size))
+    ana.expect_closed(L_("After a too-long line the server closes that connection."))
     ctx.say(cid, "still chatting")
     optional = (ctx.profile.left_line("ana"),) if ctx.profile.left else ()
     line = expect_next(bob, ctx.chat("cid", "still chatting"), optional=optional,
                        what=repr(ctx.profile.chat_line("cid", "still chatting")),
-                       why="The others must not be affected by ana's long line.")
+                       why=L_("The others must not be affected by ana's long line."))
     if "x" * 100 in line:
-        raise Unexpected("The too-long line was delivered to the others.", actual=line)
+        raise Unexpected(L_("The too-long line was delivered to the others."), actual=line)
 
 
 @check("server.line_limit_exact", step=2, points=1,
@@ -183,16 +187,20 @@ def line_limit_exact(ctx: Context) -> None:
     left = ctx.profile.left_line("ana") if ctx.profile.left else None
     for letter, ending, shown in (("a", b"\n", "\\n"), ("b", b"\r\n", "\\r\\n")):
         text = letter * size
-        ctx.transcript.note(f"ana sends a line of {size} bytes ('{letter}' × {size}) + {shown}")
+        ctx.transcript.note(L_("ana sends a line of {size} bytes ('{letter}' × {size}) + {shown}",
+                               size=size, letter=letter, shown=shown))
         ana.send(text.encode() + ending, log=False)
         ctx.said.append(("ana", text))
         if ctx.profile.echo:
             ctx.expect_chat(ana, "ana", text)
-        forbidden = [(left, f"ana was disconnected for a line of exactly {size} bytes"
-                            f" ending in {shown}; only a longer line is too long.")] if left else []
+        forbidden = [(left, L_("ana was disconnected for a line of exactly {size} bytes ending"
+                               " in {shown}; only a longer line is too long.", size=size,
+                               shown=shown))] if left else []
         expect_next(bob, ctx.chat("ana", text), forbidden=forbidden,
-                    what=f"ana's line of exactly {size} bytes ('{letter}' × {size})",
-                    why=f"The limit is {size} bytes, not counting the line ending ({shown}).")
+                    what=L_("ana's line of exactly {size} bytes ('{letter}' × {size})", size=size,
+                            letter=letter),
+                    why=L_("The limit is {size} bytes, not counting the line ending ({shown}).",
+                           size=size, shown=shown))
 
 
 @check("server.line_unended", step=2, points=1,
@@ -204,14 +212,14 @@ def line_unended(ctx: Context) -> None:
     """bytes passing the limit with no `\\n` yet get `*** error: line too long` and a close"""
     (ana,) = ctx.room("ana")
     size = ctx.profile.max_line + 100
-    ctx.transcript.note(f"ana sends {size} bytes and no newline, then waits")
+    ctx.transcript.note(L_("ana sends {size} bytes and no newline, then waits", size=size))
     ana.send(b"y" * size, log=False)
     answer, shown = error_reply(ctx, LINE_TOO_LONG)
-    why = (f"ana has sent {size} bytes without a '\\n': the line is already longer than"
-           f" {ctx.profile.max_line} bytes, whatever comes next.")
+    why = (L_("ana has sent {size} bytes without a '\\n': the line is already longer than"
+              " {max_line} bytes, whatever comes next.", size=size, max_line=ctx.profile.max_line))
     with impatient(ana):
         ana.expect_line(accept=answer, what=shown, why=why)
-    ana.expect_closed("After a too-long line the server closes that connection.")
+    ana.expect_closed(L_("After a too-long line the server closes that connection."))
 
 
 @check("server.invalid_utf8", step=2, points=1, depends=["server.broadcast"],
@@ -225,15 +233,15 @@ def invalid_utf8(ctx: Context) -> None:
     answer, shown = error_reply(ctx, INVALID_UTF8)
     with impatient(ana):
         ana.expect_line(accept=answer, what=shown,
-                        why="ana sent the bytes 'caf\\xe9 au lait\\n', which are not"
-                            " UTF-8.")
+                        why=L_("ana sent the bytes 'caf\\xe9 au lait\\n', which are not UTF-8."))
     ctx.say(ana, "valid again")
-    closed = [(ctx.profile.left_line("ana"), "ana was disconnected for a line that is not"
-               " UTF-8; the line is ignored and the connection stays open.")
+    closed = [(ctx.profile.left_line("ana"), L_("ana was disconnected for a line that is not"
+                                                " UTF-8; the line is ignored and the connection"
+                                                " stays open."))
               ] if ctx.profile.left else []
     expect_next(bob, ctx.chat("ana", "valid again"),
                 what=repr(ctx.profile.chat_line("ana", "valid again")),
                 forbidden=[(lambda line: "au lait" in line,
-                            "bob received ana's invalid line (decoded somehow): a line that"
-                            " is not UTF-8 is ignored, it reaches nobody."), *closed],
-                why="After an invalid line, the connection stays open and works.")
+                            L_("bob received ana's invalid line (decoded somehow): a line that"
+                               " is not UTF-8 is ignored, it reaches nobody.")), *closed],
+                why=L_("After an invalid line, the connection stays open and works."))

@@ -10,9 +10,12 @@ import psutil
 from ..actors.fake_client import Closed, Peer
 from ..context import Context
 from ..failures import CheckFailure, Crashed, Hung, Mismatch, Missing, ResourceLimit
+from ..harness.servers import HOST
+from ..messages import L_, sentences
 from ..model import Level
 from ..probes.counts import family, poll_until, thread_ids, usage
 from ..probes.cpu import Spinner, demand, snapshot
+from ..profile import log_pattern
 from ..registry import check
 from .common import await_threads_gone, hint
 
@@ -60,7 +63,7 @@ def slow_reader(ctx: Context) -> None:
         peer = ctx.connect(f"slow{i}", rcvbuf=4096)
         ctx.handshake(peer, f"slow{i}")
         if ctx.profile.welcome:
-            peer.expect_line(ctx.profile.welcome_line(f"slow{i}"), what="the welcome line")
+            peer.expect_line(ctx.profile.welcome_line(f"slow{i}"), what=L_("the welcome line"))
         ctx.await_joined(peer, [ana, bob])
         slow.append(peer)
     if ctx.profile.framing != "newline":
@@ -71,9 +74,10 @@ def slow_reader(ctx: Context) -> None:
     pad = "." * (LINE_BYTES - 20)
     texts = [f"{i:05d} {pad}" for i in range(SLOW_LINES)]
     limit = ctx.timing.of(STALL)
-    ctx.transcript.note(f"{SLOW_READERS} clients stop reading; ana sends {SLOW_LINES} lines"
-                        f" of {LINE_BYTES} bytes; bob must receive each within {limit:.1f} s"
-                        " of the one before")
+    ctx.transcript.note(L_("{slow_readers} clients stop reading; ana sends {slow_lines} lines of"
+                           " {line_bytes} bytes; bob must receive each within {limit:.1f} s of"
+                           " the one before", slow_readers=SLOW_READERS, slow_lines=SLOW_LINES,
+                           line_bytes=LINE_BYTES, limit=limit))
     data = "".join(t + "\n" for t in texts).encode()
 
     def send_all() -> None:
@@ -93,26 +97,29 @@ def slow_reader(ctx: Context) -> None:
             while line in leaves:  # a slow one cut off and announced: as it should be
                 leaves.discard(line)
                 line = bob.read_line(last + limit)
-        except Closed as closed:
-            raise Missing(f"bob's connection was {closed.how} while ana's burst was on its"
-                          f" way (after {i} of {SLOW_LINES} lines).",
-                          expected=f"ana's line number {i}",
-                          actual=f"connection {closed.how}") from None
+        except Closed:
+            raise Missing(L_("bob's connection ended while ana's burst was on its way (after"
+                             " {i} of {slow_lines} lines): {how}.", how=bob.how_it_ended(), i=i,
+                             slow_lines=SLOW_LINES),
+                          expected=L_("ana's line number {i}", i=i),
+                          actual=bob.how_it_ended()) from None
         if line is None:
-            raise Hung(f"bob received nothing for {limit:.1f} s while ana was still sending"
-                       f" (after {i} of {SLOW_LINES} lines): the chat waited for the clients"
-                       " that do not read. PROTOCOL.md §4: no client that does not read may"
-                       " delay another's line by more than 0.5 s.",
-                       expected=f"ana's line number {i} within {limit:.1f} s",
-                       actual=f"nothing for {limit:.1f} s")
+            raise Hung(L_("bob received nothing for {limit:.1f} s while ana was still sending"
+                          " (after {i} of {slow_lines} lines): the chat waited for the clients"
+                          " that do not read. PROTOCOL.md §4: no client that does not read may"
+                          " delay another's line by more than 0.5 s.", limit=limit, i=i,
+                          slow_lines=SLOW_LINES),
+                       expected=L_("ana's line number {i} within {limit:.1f} s", i=i,
+                                   limit=limit),
+                       actual=L_("nothing for {limit:.1f} s", limit=limit))
         if line != expected:
-            raise Mismatch(f"bob expected ana's line number {i}, but got another line.",
+            raise Mismatch(L_("bob expected ana's line number {i}, but got another line.", i=i),
                            expected=_short(expected), actual=_short(line))
         now = time.monotonic()
         longest, last = max(longest, now - last), now
     bob.quiet = False
-    ctx.transcript.note(f"bob received all {SLOW_LINES} lines; the longest wait between"
-                        f" two was {longest * 1000:.0f} ms")
+    ctx.transcript.note(L_("bob received all {slow_lines} lines; the longest wait between two"
+                           " was {value:.0f} ms", slow_lines=SLOW_LINES, value=longest * 1000))
 
 
 def _one_at_a_time(ctx: Context, ana: Peer, bob: Peer, slow: list[Peer]) -> None:
@@ -121,9 +128,10 @@ def _one_at_a_time(ctx: Context, ana: Peer, bob: Peer, slow: list[Peer]) -> None
     limit = ctx.timing.of(STALL)
     pad = "." * (UNFRAMED_BYTES - 20)
     count = UNFRAMED_TOTAL // UNFRAMED_BYTES
-    ctx.transcript.note(f"{len(slow)} clients stop reading; ana sends {count} messages of"
-                        f" {UNFRAMED_BYTES} bytes, each once bob has the one before; bob"
-                        f" must receive each within {limit:.1f} s")
+    ctx.transcript.note(L_("{count} clients stop reading; ana sends {count2} messages of"
+                           " {unframed_bytes} bytes, each once bob has the one before; bob must"
+                           " receive each within {limit:.1f} s", count=len(slow), count2=count,
+                           unframed_bytes=UNFRAMED_BYTES, limit=limit))
     ana.quiet = bob.quiet = True
     for i in range(count):
         text = f"{i:05d} {pad}"
@@ -136,21 +144,25 @@ def _one_at_a_time(ctx: Context, ana: Peer, bob: Peer, slow: list[Peer]) -> None
             wire = ctx.profile.chat_line(ctx.real_name("ana"), text)
             line = (bob.read_message(expected, deadline, wire=wire)
                     if ctx.profile.framing == "none" else bob.read_line(deadline))
-        except Closed as closed:
-            raise Missing(f"bob's connection was {closed.how} while ana was talking (after"
-                          f" {i} of {count} messages).", expected=f"ana's message number {i}",
-                          actual=f"connection {closed.how}") from None
+        except Closed:
+            raise Missing(L_("bob's connection ended while ana was talking (after {i} of"
+                             " {count} messages): {how}.", how=bob.how_it_ended(), i=i,
+                             count=count),
+                          expected=L_("ana's message number {i}", i=i),
+                          actual=bob.how_it_ended()) from None
         if line is None:
-            raise Hung(f"bob received nothing for {limit:.1f} s after ana's message number"
-                       f" {i} (of {count}, sent one at a time): the chat waited for the"
-                       " clients that do not read. No client that does not read may delay"
-                       " the others.", expected=f"ana's message number {i} within"
-                       f" {limit:.1f} s", actual=f"nothing for {limit:.1f} s")
+            raise Hung(L_("bob received nothing for {limit:.1f} s after ana's message number {i}"
+                          " (of {count}, sent one at a time): the chat waited for the clients"
+                          " that do not read. No client that does not read may delay the"
+                          " others.", limit=limit, i=i, count=count),
+                       expected=L_("ana's message number {i} within {limit:.1f} s", i=i,
+                                   limit=limit),
+                       actual=L_("nothing for {limit:.1f} s", limit=limit))
         if line != expected:
-            raise Mismatch(f"bob expected ana's message number {i}, but got another one.",
+            raise Mismatch(L_("bob expected ana's message number {i}, but got another one.", i=i),
                            expected=_short(expected), actual=_short(line))
     ana.quiet = bob.quiet = False
-    ctx.transcript.note(f"bob received all {count} messages")
+    ctx.transcript.note(L_("bob received all {count} messages", count=count))
 
 
 def _short(line: str) -> str:
@@ -189,7 +201,8 @@ def no_leak(ctx: Context) -> None:
     poll_until(steady, time.monotonic() + ctx.timing.hard, ctx.server.program, interval=0.02)
     base = samples[-1]
     ctx.transcript.note(f"baseline: {base[0]} threads, {base[1]} descriptors")
-    ctx.transcript.note(f"{CYCLES} clients register and leave (/quit, close or reset)")
+    ctx.transcript.note(L_("{cycles} clients register and leave (/quit, close or reset)",
+                           cycles=CYCLES))
     for i in range(1, CYCLES + 1):
         cycle(i)
     after = [usage(process.pid)]
@@ -200,19 +213,23 @@ def no_leak(ctx: Context) -> None:
 
     if poll_until(back, time.monotonic() + ctx.timing.hard, ctx.server.program,
                   interval=0.02) is None:
-        raise Crashed(f"The server exited while {CYCLES} clients came and left.")
+        raise Crashed(L_("The server exited while {cycles} clients came and left.", cycles=CYCLES))
     now = after[-1]
     ctx.transcript.note(f"after: {now[0]} threads, {now[1]} descriptors")
     if now[0] > base[0] + 2:
         raise ResourceLimit(
-            f"After {CYCLES} clients came and left, the server still runs {now[0]} threads"
-            f" (it ran {base[0]} before): threads of departed clients never end.",
-            expected=f"about {base[0]} threads", actual=f"{now[0]} threads")
+            L_("After {cycles} clients came and left, the server still runs {now} threads (it"
+               " ran {base} before): threads of departed clients never end.", cycles=CYCLES,
+               now=now[0], base=base[0]),
+            expected=L_("about {count} threads", count=base[0]),
+            actual=L_("{count} threads", count=now[0]))
     if now[1] > base[1] + 2:
         raise ResourceLimit(
-            f"After {CYCLES} clients came and left, the server holds {now[1]} open"
-            f" descriptors (it held {base[1]} before): sockets are not closed.",
-            expected=f"about {base[1]} descriptors", actual=f"{now[1]} descriptors")
+            L_("After {cycles} clients came and left, the server holds {now} open descriptors"
+               " (it held {base} before): sockets are not closed.", cycles=CYCLES, now=now[1],
+               base=base[1]),
+            expected=L_("about {count} descriptors", count=base[1]),
+            actual=L_("{count} descriptors", count=now[1]))
     if ctx.profile.quit:
         keeper.send_line(ctx.profile.quit, log=False)
 
@@ -229,51 +246,73 @@ def no_busy_loop(ctx: Context) -> None:
     # later departure causes), then the others leave by reset and quit (or close).
     program = ctx.server.program
     process = psutil.Process(program.pid)
+    base = thread_ids(program.pid)
     ana, bob, cid = (ctx.register(nick) for nick in ("ana", "bob", "cid"))
-    count = len(thread_ids(program.pid))
+    clients = thread_ids(program.pid) - base  # the threads that serve them, if any
+    port, since = ana.local_port, program.line_count()
     ana.close()
-    # Barrier: a thread of the server has ended (ana's), or the soft deadline passed.
-    poll_until(lambda: len(thread_ids(program.pid)) < count,
-               time.monotonic() + ctx.timing.soft, program, interval=0.02)
-    _require_idle(ctx, process, "After ana closed its connection (bob and cid still"
-                  " connected, silent)")
-    before = thread_ids(program.pid)
+    # Barrier: a thread of the server has ended (ana's), or the server logged ana's leave
+    # (no thread per client), or the soft deadline passed.
+    deadline = time.monotonic() + ctx.timing.soft
+    if clients:
+        poll_until(lambda: len(clients & thread_ids(program.pid)) < len(clients), deadline,
+                   program, interval=0.02)
+    elif ctx.profile.log_leave:
+        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("ana"),
+                                      ip=HOST, port=port), deadline, since=since)
+    _require_idle(ctx, process, L_("ana closed its connection; bob and cid stayed connected,"
+                                   " silent."))
+    since = program.line_count()
     bob.reset()
     # Barrier: once the server has handled cid's quit command (and closed cid), it has
     # seen bob's reset, which came first; and the threads that served them have ended,
-    # unless they never do (then the soft deadline ends the wait).
+    # unless they never do (then the soft deadline ends the wait). Without a thread per
+    # client, the server's log of cid's leave says it is done.
     if ctx.profile.quit:
         cid.send_line(ctx.profile.quit)
         cid.drain_closed(time.monotonic() + ctx.timing.hard)
+    port = cid.local_port
     cid.close()
-    await_threads_gone(ctx, before, time.monotonic() + ctx.timing.soft)
-    _require_idle(ctx, process, "With no client connected")
+    deadline = time.monotonic() + ctx.timing.soft
+    if clients:
+        await_threads_gone(ctx, clients, deadline)
+    elif ctx.profile.log_leave:
+        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("cid"),
+                                      ip=HOST, port=port), deadline, since=since)
+    _require_idle(ctx, process, L_("No client was connected."))
 
 
 def _require_idle(ctx: Context, process: psutil.Process, when: str) -> None:
-    """Fail as a busy loop if the server's threads run while nothing happens."""
+    """Fail as a busy loop if the server's threads run while nothing happens; ``when``
+    is a sentence that says what the server was left with."""
     measured = _idle_demand(ctx, process)
     if measured is not None:
         wanted, elapsed = measured
-        ctx.transcript.note(f"over {elapsed:.2f} s of idleness the server's threads were"
-                            f" running or ready to run for {wanted:.3f} s")
+        ctx.transcript.note(L_("over {elapsed:.2f} s of idleness the server's threads were"
+                               " running or ready to run for {wanted:.3f} s", elapsed=elapsed,
+                               wanted=wanted))
         if wanted > max(MIN_EVIDENCE, BUSY_SHARE * elapsed):
             raise ResourceLimit(
-                f"{when}, the server's threads kept running (or waiting for a CPU to run"
-                f" on) for {wanted:.2f} s of {elapsed:.2f} s: some thread loops without"
-                " waiting (a busy loop).",
-                expected=f"under {max(MIN_EVIDENCE, BUSY_SHARE * elapsed):.2f} s",
+                sentences(when, L_("Then the server's threads kept running (or waiting for a"
+                                   " CPU to run on) for {wanted:.2f} s of {elapsed:.2f} s: some"
+                                   " thread loops without waiting (a busy loop).",
+                                   wanted=wanted, elapsed=elapsed)),
+                expected=L_("under {seconds:.2f} s",
+                            seconds=max(MIN_EVIDENCE, BUSY_SHARE * elapsed)),
                 actual=f"{wanted:.2f} s")
         return
     spent, ref, elapsed = _idle_cpu(ctx, process)
-    ctx.transcript.note(f"server CPU time over {elapsed:.2f} s of idleness: {spent:.3f} s"
-                        f" (a reference busy loop got {ref:.3f} s meanwhile)")
+    ctx.transcript.note(L_("server CPU time over {elapsed:.2f} s of idleness: {spent:.3f} s (a"
+                           " reference busy loop got {ref:.3f} s meanwhile)", elapsed=elapsed,
+                           spent=spent, ref=ref))
     if spent > max(MIN_EVIDENCE, BUSY_SHARE * ref) or spent >= CLEARLY_BUSY:
         raise ResourceLimit(
-            f"{when}, the server used {spent:.2f} s of CPU in {elapsed:.2f} s (a program"
-            f" that does nothing but loop got {ref:.2f} s meanwhile): some thread loops"
-            " without waiting (a busy loop).",
-            expected=f"under {max(MIN_EVIDENCE, BUSY_SHARE * ref):.2f} s of CPU",
+            sentences(when, L_("Then the server used {spent:.2f} s of CPU in {elapsed:.2f} s"
+                               " (a program that does nothing but loop got {ref:.2f} s"
+                               " meanwhile): some thread loops without waiting (a busy loop).",
+                               spent=spent, elapsed=elapsed, ref=ref)),
+            expected=L_("under {seconds:.2f} s of CPU",
+                        seconds=max(MIN_EVIDENCE, BUSY_SHARE * ref)),
             actual=f"{spent:.2f} s")
 
 

@@ -33,13 +33,14 @@ from pathlib import Path
 
 from ..context import Context
 from ..failures import Crashed, Hung, Mismatch, NotApplicable
+from ..messages import L_
 from ..registry import check
 from .common import hint
 
 OBSERVED = "chatlab-unit-observed"  # the prefix of the test program's report lines
 RUN_SECONDS = 5.0  # the whole test program (Python start included) must end within this
 MAX_LINE = 4096  # the longest line LineBuffer must accept (protocol.MAX_LINE_BYTES)
-IMPORT = "importing protocol.py"
+IMPORT = L_("importing protocol.py")
 
 LINE_BUFFER_TEST = r'''
 import base64, json, sys, traceback
@@ -104,7 +105,7 @@ for index, chunks in enumerate(CHUNKS):
 class Case:
     """One scenario: the chunks fed to a fresh LineBuffer, and what must come out."""
 
-    name: str
+    name: str  # a message: what the case is, for the student
     chunks: list[bytes]
     lines: list[bytes] | None  # None: feed() must raise LineTooLong
     needs_line_too_long: bool = False  # tested only when protocol.py defines it
@@ -134,18 +135,19 @@ def make_cases(rng: random.Random) -> list[Case]:
     long_line = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(MAX_LINE))
     split = rng.randint(1, MAX_LINE - 1)
     cases = [
-        Case("two lines in one chunk", [one + b"\n" + two + b"\n"], [one, two]),
-        Case("one line over many chunks", _cut(many + b"\n", rng, 4), [many]),
-        Case("one byte at a time", [bytes([b]) for b in slow + b"\n"], [slow]),
+        Case(L_("two lines in one chunk"), [one + b"\n" + two + b"\n"], [one, two]),
+        Case(L_("one line over many chunks"), _cut(many + b"\n", rng, 4), [many]),
+        Case(L_("one byte at a time"), [bytes([b]) for b in slow + b"\n"], [slow]),
     ]
-    cases += [Case(f"a UTF-8 line cut after byte {cut}", [wide[:cut], wide[cut:] + b"\n"],
-                   [wide]) for cut in range(1, len(wide) + 1)]
+    cases += [Case(L_("a UTF-8 line cut after byte {cut}", cut=cut),
+                   [wide[:cut], wide[cut:] + b"\n"], [wide]) for cut in range(1, len(wide) + 1)]
     cases += [
-        Case("lines ending in \\r\\n", [one + b"\r\n" + two + b"\r\n"], [one, two]),
-        Case("\\r\\n cut between \\r and \\n", [two + b"\r", b"\n" + one + b"\r\n"], [two, one]),
-        Case(f"a line of {MAX_LINE} bytes", [long_line[:split], long_line[split:] + b"\n"],
-             [long_line]),
-        Case(f"a line of {MAX_LINE + 1} bytes (must raise LineTooLong)",
+        Case(L_("lines ending in \\r\\n"), [one + b"\r\n" + two + b"\r\n"], [one, two]),
+        Case(L_("\\r\\n cut between \\r and \\n"), [two + b"\r", b"\n" + one + b"\r\n"],
+             [two, one]),
+        Case(L_("a line of {size} bytes", size=MAX_LINE),
+             [long_line[:split], long_line[split:] + b"\n"], [long_line]),
+        Case(L_("a line of {size} bytes (must raise LineTooLong)", size=MAX_LINE + 1),
              [long_line + rng.choice(b"xyz").to_bytes(1, "big") + b"\n"], None,
              needs_line_too_long=True),
     ]
@@ -221,7 +223,7 @@ def defines_line_buffer(folder: Path) -> str | None:
     Read with :mod:`ast`, never imported: the grader does not run student code."""
     source = folder / "protocol.py"
     if not source.is_file():
-        return "the submission has no protocol.py (this check tests the lab's LineBuffer)"
+        return L_("the submission has no protocol.py (this check tests the lab's LineBuffer)")
     try:
         tree = ast.parse(source.read_bytes(), filename=str(source))
     except (SyntaxError, ValueError):
@@ -229,7 +231,8 @@ def defines_line_buffer(folder: Path) -> str | None:
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == "LineBuffer":
             return None
-    return "protocol.py defines no class LineBuffer (this check tests the lab's LineBuffer)"
+    return L_("protocol.py defines no class LineBuffer (this check tests the lab's"
+              " LineBuffer)")
 
 
 @check("unit.line_buffer", step=2, points=1, cost=0.5,
@@ -259,20 +262,22 @@ def judge(ctx: Context, cases: list[Case], seen: Observations, status: int | Non
           output: str, limit: float) -> None:
     """Fail the check (raise) unless every case's observation is what the case expects."""
     if seen.verdicts:
-        ctx.transcript.add("grader", "note", "the program printed a line that looks like a"
-                           f" test verdict ({short(seen.verdicts[0])}); it counts for"
-                           " nothing: the grader compares what feed() returned with what"
-                           " each case expects")
+        ctx.transcript.add("grader", "note", L_("the program printed a line that looks like a"
+                                                " test verdict ({value}); it counts for nothing:"
+                                                " the grader compares what feed() returned with"
+                                                " what each case expects",
+                                                value=short(seen.verdicts[0])))
     if seen.imitated:
-        raise Mismatch("The test program's report lines were printed more than once: the"
-                       " code it imported prints lines that imitate them, so the check"
-                       " cannot tell what LineBuffer.feed returned. Remove those prints.",
-                       expected="one report line per case", actual=short(output[-800:]))
+        raise Mismatch(L_("The test program's report lines were printed more than once: the code"
+                          " it imported prints lines that imitate them, so the check cannot tell"
+                          " what LineBuffer.feed returned. Remove those prints."),
+                       expected=L_("one report line per case"), actual=short(output[-800:]))
     if "import" in seen.by_tag:
         error = seen.by_tag["import"].get("raised", {})
         _note(ctx, IMPORT, None)
-        raise Mismatch(f"protocol.py could not be imported: {error.get('text', '?')}.",
-                       expected="protocol.py imports", actual=str(error.get("text", "?")))
+        raise Mismatch(L_("protocol.py could not be imported: {error}.",
+                          error=error.get("text", "?")),
+                       expected=L_("protocol.py imports"), actual=str(error.get("text", "?")))
     ready = seen.by_tag.get("ready")
     line_too_long = bool(ready and ready.get("line_too_long"))
     for index, case in enumerate(cases):
@@ -283,12 +288,13 @@ def judge(ctx: Context, cases: list[Case], seen: Observations, status: int | Non
             where = case.name if ready is not None else IMPORT
             _note(ctx, where, case.chunks if ready is not None else None)
             if status is not None:
-                raise Crashed(f"The test of LineBuffer.feed stopped (status {status}) while"
-                              f" testing: {where}.", expected="a result for every case",
-                              actual=output[-800:] or f"exit status {status}")
-            raise Hung(f"LineBuffer.feed did not return within {limit:.1f} s while testing:"
-                       f" {where}. Is there a loop that never ends?",
-                       expected="feed() returns", actual="still running")
+                raise Crashed(L_("The test of LineBuffer.feed stopped (status {status}) while"
+                                 " testing: {where}.", status=status, where=where),
+                              expected=L_("a result for every case"),
+                              actual=output[-800:] or L_("exit status {status}", status=status))
+            raise Hung(L_("LineBuffer.feed did not return within {limit:.1f} s while testing:"
+                          " {where}. Is there a loop that never ends?", limit=limit, where=where),
+                       expected=L_("feed() returns"), actual=L_("still running"))
         _compare(ctx, case, observed)
 
 
@@ -305,37 +311,40 @@ def _compare(ctx: Context, case: Case, seen: dict) -> None:
         _note(ctx, case.name, case.chunks)
         if raised is not None:
             error = str(raised.get("text", "?"))
-            raise Mismatch(f"LineBuffer.feed raised {error} ({case.name}).",
+            raise Mismatch(L_("LineBuffer.feed raised {error} ({case}).", error=error,
+                              case=case.name),
                            expected="LineTooLong", actual=error)
-        raise Mismatch(f"LineBuffer.feed, {case.name}: the lines returned are wrong"
-                       " (all the lines returned by successive feed() calls, as bytes"
-                       " without the line ending).", expected="LineTooLong raised",
-                       actual=f"no exception; returned {short(got)}")
+        raise Mismatch(L_("LineBuffer.feed, {case}: the lines returned are wrong (all the lines"
+                          " returned by successive feed() calls, as bytes without the line"
+                          " ending).", case=case.name), expected=L_("LineTooLong raised"),
+                       actual=L_("no exception; returned {lines}", lines=short(got)))
     expected = short(repr(case.lines))
     if raised is not None:
         _note(ctx, case.name, case.chunks)
         error = str(raised.get("text", "?"))
         if error.startswith("NotImplementedError"):
-            message = (f"LineBuffer.feed raised {error}: TODO(step 02) in protocol.py is not"
-                       " written yet.")
+            message = L_("LineBuffer.feed raised {error}: TODO(step 02) in protocol.py is not"
+                         " written yet.", error=error)
         else:
-            message = f"LineBuffer.feed raised {error} ({case.name})."
+            message = L_("LineBuffer.feed raised {error} ({case}).", error=error, case=case.name)
         raise Mismatch(message, expected=expected, actual=error)
     if "returned" in seen:
         _note(ctx, case.name, case.chunks)
         what = str(seen["returned"])
-        error = ("TypeError: feed() returned None instead of a list of lines" if what == "None"
-                 else f"TypeError: feed() returned {what}, which is not a list of lines")
-        raise Mismatch(f"LineBuffer.feed raised {error} ({case.name}).", expected=expected,
-                       actual=error)
+        error = (L_("TypeError: feed() returned None instead of a list of lines")
+                 if what == "None" else
+                 L_("TypeError: feed() returned {value}, which is not a list of lines",
+                    value=what))
+        raise Mismatch(L_("LineBuffer.feed raised {error} ({case}).", error=error,
+                          case=case.name), expected=expected, actual=error)
     if returned(seen) != case.lines:
         _note(ctx, case.name, case.chunks)
-        raise Mismatch(f"LineBuffer.feed, {case.name}: the lines returned are wrong"
-                       " (all the lines returned by successive feed() calls, as bytes"
-                       " without the line ending).", expected=expected, actual=short(got))
+        raise Mismatch(L_("LineBuffer.feed, {case}: the lines returned are wrong (all the lines"
+                          " returned by successive feed() calls, as bytes without the line"
+                          " ending).", case=case.name), expected=expected, actual=short(got))
 
 
 def _note(ctx: Context, case: str, chunks: list[bytes] | None) -> None:
-    ctx.transcript.add("grader", "note", f"case: {case}")
+    ctx.transcript.add("grader", "note", L_("case: {case}", case=case))
     if chunks is not None:
-        ctx.transcript.add("grader", "note", f"fed: {show(chunks)}")
+        ctx.transcript.add("grader", "note", L_("fed: {chunks}", chunks=show(chunks)))

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import psutil
 
+from ..messages import L_, sentences
 from ..probes.counts import family
 from ..streams import LineSplitter, OutputTail
 from .isolation import Jail
@@ -276,19 +277,30 @@ def jailed_program(leader: int, deadline: float) -> int | None:
 
 
 def describe_limit(reason: str, limits: Limits = LIMITS, who: str = "server") -> str:
-    """A sentence for a student: the ``who`` was stopped for going over ``reason``."""
+    """Sentences for a student: the ``who`` was stopped for going over ``reason``."""
+    program = {"server": L_("The server"), "client": L_("The client"),
+               "test program": L_("The test program")}.get(who) or L_("The {name}", name=who)
+    mib = lambda size: (size or 0) // MIB  # noqa: E731
     what = {
-        MEMORY_LIMIT: f"used more than {(limits.memory or 0) // MIB} MiB of memory",
-        THREAD_LIMIT: f"ran more than {limits.threads} threads at once",
-        PROCESS_LIMIT: f"ran more than {limits.processes} processes at once",
-        CPU_LIMIT: f"used more than {limits.cpu_seconds} s of CPU time",
-        OUTPUT_LIMIT: f"printed more than {(limits.output_total or 0) // MIB} MiB",
-        FILE_SIZE_LIMIT: f"wrote a file larger than {(limits.file_size or 0) // MIB} MiB",
-    }.get(reason, "went over a resource limit")
-    need = f"; a chat {who} needs far less." if who in ("server", "client") else "."
-    return (f"The {who} was stopped because it {what}{need} Look for a loop that never"
-            " ends (starting threads or processes, growing a list, printing) and for"
-            " resources that are never released.")
+        MEMORY_LIMIT: L_("{program} was stopped because it used more than {mib} MiB of"
+                         " memory.", program=program, mib=mib(limits.memory)),
+        THREAD_LIMIT: L_("{program} was stopped because it ran more than {count} threads at"
+                         " once.", program=program, count=limits.threads),
+        PROCESS_LIMIT: L_("{program} was stopped because it ran more than {count} processes"
+                          " at once.", program=program, count=limits.processes),
+        CPU_LIMIT: L_("{program} was stopped because it used more than {seconds} s of CPU"
+                      " time.", program=program, seconds=limits.cpu_seconds),
+        OUTPUT_LIMIT: L_("{program} was stopped because it printed more than {mib} MiB.",
+                         program=program, mib=mib(limits.output_total)),
+        FILE_SIZE_LIMIT: L_("{program} was stopped because it wrote a file larger than {mib}"
+                            " MiB.", program=program, mib=mib(limits.file_size)),
+    }.get(reason) or L_("{program} was stopped because it went over a resource limit.",
+                        program=program)
+    need = {"server": L_("A chat server needs far less."),
+            "client": L_("A chat client needs far less.")}.get(who, "")
+    return sentences(what, need, L_("Look for a loop that never ends (starting threads or"
+                                    " processes, growing a list, printing) and for"
+                                    " resources that are never released."))
 
 
 def wait_listening(

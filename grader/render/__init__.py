@@ -1,20 +1,50 @@
-"""Renderers: pure functions from a :class:`grader.model.SubmissionResult` to text."""
+"""Renderers: pure functions from a :class:`grader.model.SubmissionResult` to text.
+
+They show the result in the language of the moment (:mod:`grader.i18n`): the messages
+it holds (:class:`grader.messages.Text`) and their own words are translated as they are
+shown, so one result renders in English and in Portuguese alike."""
 
 from __future__ import annotations
 
-from ..model import CheckResult, FailureKind, SubmissionResult
+import re
+
+from ..i18n import N_, gettext
+from ..messages import show
+from ..model import CheckResult, FailureKind, SubmissionResult, TranscriptEntry
 from ..visibility import Visibility
 
 KIND_WORDS = {
-    FailureKind.MISMATCH: "wrong line",
-    FailureKind.MISSING: "missing",
-    FailureKind.UNEXPECTED: "unexpected",
-    FailureKind.HUNG: "no answer (hung)",
-    FailureKind.TOO_SLOW: "too slow",
-    FailureKind.CRASHED: "crashed",
-    FailureKind.RESOURCE_LIMIT: "resource leak or limit",
-    FailureKind.GRADER_ERROR: "grader error (not your fault)",
+    FailureKind.MISMATCH: N_("wrong line"),
+    FailureKind.MISSING: N_("missing"),
+    FailureKind.UNEXPECTED: N_("unexpected"),
+    FailureKind.HUNG: N_("no answer (hung)"),
+    FailureKind.TOO_SLOW: N_("too slow"),
+    FailureKind.CRASHED: N_("crashed"),
+    FailureKind.RESOURCE_LIMIT: N_("resource leak or limit"),
+    FailureKind.GRADER_ERROR: N_("grader error (not your fault)"),
 }
+# What happened, in a transcript entry (its action), and who did it, when it is no nickname.
+ACTION_WORDS = {
+    "accepted": N_("accepted"),
+    "closed": N_("closed"),
+    "connected": N_("connected"),
+    "connection": N_("connection"),
+    "exited": N_("exited"),
+    "note": N_("note"),
+    "printed": N_("printed"),
+    "received": N_("received"),
+    "reset": N_("reset"),
+    "reused": N_("reused"),
+    "sent": N_("sent"),
+    "started": N_("started"),
+    "typed": N_("typed"),
+}
+ACTOR_WORDS = {"grader": N_("grader"), "server": N_("server"), "client": N_("client")}
+# The headings grader.context puts in a check's program output, and the programs they name.
+OUTPUT_HEADING = re.compile(r"^--- (?P<label>.+?)(?P<number> #\d+)? (?P<what>output|screen) ---$")
+HEADINGS = {"output": N_("--- {label} output ---"), "screen": N_("--- {label} screen ---")}
+PROGRAM_WORDS = {"server": N_("server"), "client": N_("client"),
+                 "test program": N_("test program")}
 
 FORMATS = ("text", "json", "gradescope", "html", "classroom", "prairielearn")
 PLATFORMS = ("gradescope", "classroom", "prairielearn")  # always carry the visibility
@@ -30,6 +60,33 @@ def grader_errors(result: SubmissionResult) -> list[CheckResult]:
     not graded (the batch and the platforms that can say so give no score)."""
     return [c for c in result.checks
             if c.failure is not None and c.failure.kind is FailureKind.GRADER_ERROR]
+
+
+def kind_words(kind: FailureKind) -> str:
+    """A failure's kind in the reader's words ("wrong line", "linha errada")."""
+    return gettext(KIND_WORDS[kind])
+
+
+def entry_words(entry: TranscriptEntry) -> tuple[str, str, str]:
+    """A transcript entry's actor, action and text in the reader's words (a nickname,
+    a line received, stay as they are)."""
+    actor = gettext(ACTOR_WORDS[entry.actor]) if entry.actor in ACTOR_WORDS else entry.actor
+    action = gettext(ACTION_WORDS[entry.action]) if entry.action in ACTION_WORDS else entry.action
+    return actor, action, show(entry.text)
+
+
+def output_lines(output: str) -> list[str]:
+    """A check's program output as lines, its headings ("--- server output ---") in the
+    reader's words; what the programs printed stays as it is."""
+    lines = []
+    for line in output.splitlines():
+        found = OUTPUT_HEADING.match(line)
+        if found:
+            label = found["label"]
+            label = gettext(PROGRAM_WORDS[label]) if label in PROGRAM_WORDS else label
+            line = gettext(HEADINGS[found["what"]]).format(label=label + (found["number"] or ""))
+        lines.append(line)
+    return lines
 
 
 def integrity_notes(result) -> list[str]:  # noqa: ANN001 - SubmissionResult

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..i18n import gettext as _
+from ..messages import show
 from ..model import CheckResult, Status
 from .text import details
 
@@ -9,12 +11,14 @@ from .text import details
 def check_feedback(c: CheckResult) -> str:
     """Everything a student needs about one check: "Passed.", why it was skipped or
     not applicable, or what went wrong (expected, actual, transcript, hint)."""
+    reason = show(c.reason)
     if c.status is Status.PASSED:
-        return "Passed."
+        return _("Passed.")
     if c.status is Status.NOT_APPLICABLE:
-        return f"Not applicable: {c.reason}"
+        return _("Not applicable: {reason}").format(reason=reason)
     if c.status is Status.SKIPPED:
-        return f"{c.reason[:1].upper()}{c.reason[1:]}.\n\nHint: {c.hint}" if c.hint else c.reason
+        return (f"{reason[:1].upper()}{reason[1:]}.\n\n{_('Hint:')} {show(c.hint)}" if c.hint
+                else reason)
     return "\n".join(line[2:] if line.startswith("  ") else line
                      for line in details(c)[2:]).strip()
 
@@ -22,5 +26,5 @@ def check_feedback(c: CheckResult) -> str:
 def check_summary(c: CheckResult) -> str:
     """One line about one check: what happened, without the details."""
     if c.status is Status.FAILED and c.failure is not None:
-        return c.failure.message
+        return show(c.failure.message)
     return check_feedback(c).split("\n\n")[0]

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..i18n import gettext as _
+from ..messages import show
 from ..model import Status, SubmissionResult
 from ..visibility import VISIBILITIES, Visibility
 from . import integrity_notes
@@ -40,7 +42,7 @@ def gradescope_results(result: SubmissionResult,
         c = without_names(c, seen_later)  # noqa: PLW2901 - its student-facing form
         applicable = c.status is not Status.NOT_APPLICABLE
         tests.append({
-            "name": f"{c.id}: {c.title}",
+            "name": f"{c.id}: {show(c.title)}",
             "score": c.points,
             "max_score": c.max_points if applicable else 0.0,
             "status": "passed" if c.status in (Status.PASSED, Status.NOT_APPLICABLE)
@@ -56,10 +58,13 @@ def gradescope_results(result: SubmissionResult,
     return {
         "score": result.score,
         "execution_time": round(result.duration, 3),
-        "output": (f"{passed} of {len(shown.checks)} {'shown ' if withheld.count else ''}"
-                   f"checks passed ({shown.score:g}/{shown.max_score:g} points).{more} "
-                   "Each failed check shows what was expected, what happened, and what to"
-                   f" read.{stopped}"),
+        "output": (_("{passed} of {total} shown checks passed ({score}/{max_score} points).")
+                   if withheld.count else
+                   _("{passed} of {total} checks passed ({score}/{max_score} points)."))
+        .format(passed=passed, total=len(shown.checks), score=f"{shown.score:g}",
+                max_score=f"{shown.max_score:g}") + more + " "
+        + _("Each failed check shows what was expected, what happened, and what to read.")
+        + stopped,
         "visibility": visibility.default,
         "stdout_visibility": "hidden",
         "tests": tests,

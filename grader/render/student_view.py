@@ -12,16 +12,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from ..i18n import N_plural, ngettext
+from ..messages import L_
 from ..model import CheckResult, Status, SubmissionResult
 from ..visibility import AFTER_DUE_DATE, AFTER_PUBLISHED, HIDDEN, Visibility
 
 WHEN = {  # how a report says when a check not shown now is shown
-    AFTER_DUE_DATE: "shown after the due date",
-    AFTER_PUBLISHED: "shown once grades are published",
-    HIDDEN: "hidden",
+    AFTER_DUE_DATE: N_plural("{count} shown after the due date",
+                             "{count} shown after the due date"),
+    AFTER_PUBLISHED: N_plural("{count} shown once grades are published",
+                              "{count} shown once grades are published"),
+    HIDDEN: N_plural("{count} hidden", "{count} hidden"),
 }
 
-NEEDS_WITHHELD = "skipped: it needs a check that is not shown here to pass first"
+NEEDS_WITHHELD = L_("skipped: it needs a check that is not shown here to pass first")
 
 
 @dataclass(frozen=True)
@@ -68,14 +72,24 @@ def withheld_sentence(withheld: Withheld, more: bool = True) -> str:
     2 shown after the due date, 1 hidden." ("" when nothing is withheld)."""
     if not withheld.count:
         return ""
-    kinds = ", ".join(f"{n} {WHEN[v]}" for v, n in withheld.counts.items())
-    verb = "counts" if withheld.count == 1 else "count"
-    return (f"{withheld.count}{' more' if more else ''}"
-            f" {'check' if withheld.count == 1 else 'checks'}"
-            f" ({withheld.max_points:g} points) {verb} toward the grade but"
-            f" {'is' if withheld.count == 1 else 'are'} not shown here: {kinds}.")
+    kinds = ", ".join(ngettext(*WHEN[v], n).format(count=n) for v, n in withheld.counts.items())
+    n = withheld.count
+    if more:
+        sentence = ngettext(
+            "{count} more check ({points} points) counts toward the grade but is not shown"
+            " here: {kinds}.",
+            "{count} more checks ({points} points) count toward the grade but are not"
+            " shown here: {kinds}.", n)
+    else:
+        sentence = ngettext(
+            "{count} check ({points} points) counts toward the grade but is not shown"
+            " here: {kinds}.",
+            "{count} checks ({points} points) count toward the grade but are not shown"
+            " here: {kinds}.", n)
+    return sentence.format(count=n, points=f"{withheld.max_points:g}", kinds=kinds)
 
 
 def more_checks(withheld: Withheld) -> str:
     """The name a platform's one test for the checks left out gets: "2 more checks"."""
-    return f"{withheld.count} more {'check' if withheld.count == 1 else 'checks'}"
+    n = withheld.count
+    return ngettext("{count} more check", "{count} more checks", n).format(count=n)
