@@ -221,6 +221,21 @@ def is_green(report: str) -> bool:
     return FAILED_MARK not in report and not FAILED_COUNT.search(report)
 
 
+# The grader's own words in an English report; none may be left in a Portuguese one.
+# (Protocol literals such as `*** welcome ana` and the stubs' `step NN:` stay as they are.)
+ENGLISH_REPORT_WORDS = ("What happened", "Expected:", "Actual:", "Hint:", "Transcript",
+                        "Program output", " passed", " failed", " skipped", "Read notebooks",
+                        "not written yet", "score ", "section '", "the server", "the client")
+
+
+def english_words(path: Path, reports: list[str]) -> list[str]:
+    """The English report words found in the check reports of a notebook in another
+    language (none for the English course)."""
+    if language_of(path).name == "en":
+        return []
+    return [word for report in reports for word in ENGLISH_REPORT_WORDS if word in report]
+
+
 @pytest.mark.parametrize("lang", ["en", "pt_BR"])
 def test_a_report_is_read_as_failed_in_every_language(lang, monkeypatch):
     """is_green reads the grader's own words: a failed or skipped check in either
@@ -384,6 +399,7 @@ def test_runs_green_against_the_reference(path, kernel_env, record_property):
     for report in reports:
         assert report.strip(), f"{path.name}: a check cell showed nothing"
         assert is_green(report), f"{path.name}: the reference fails a check:\n{report}"
+    assert not english_words(path, reports), "\n".join(reports)
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=notebook_id)
@@ -402,6 +418,7 @@ def test_runs_to_the_end_against_the_skeleton(path, kernel_env, record_property)
                 f"{path.name}: against the untouched skeleton a check cell reports no "
                 f"failure:\n{report}"
             )
+    assert not english_words(path, reports), "\n".join(reports)
 
 
 @pytest.fixture(scope="module")
