@@ -1,23 +1,25 @@
 """The student × check matrix of the class report, and the little script that sorts it.
 
 Each cell shows its verdict by a symbol as well as a colour (:data:`.report_text.CELL`)
-and names it in full in its ``title``. Without the script the matrix is in the
-gradebook's order (students by name, checks as graded). With it, buttons sort the
-students by name or score and the checks by pass rate or in grading order; the order
-is kept in the address (``#matrix?students=score&checks=rate``), so a view can be
-bookmarked and opened again as it was. The script fetches nothing and writes no
-content of its own: it only moves the rows and cells that are already there.
+and names it in full in its ``title``, in the reader's language. Without the script the
+matrix is in the gradebook's order (students by name, checks as graded). With it,
+buttons sort the students by name or score and the checks by pass rate or in grading
+order; the order is kept in the address (``#matrix?students=score&checks=rate``), so a
+view can be bookmarked and opened again as it was. The script fetches nothing and writes no
+content of its own: it only moves the rows and cells that are already there, so every
+word it shows was written, translated, here.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+from ..messages import show
 from ..model import Status, SubmissionResult
 from .class_sections import exact, kind_words
 from .class_stats import share
 from .gradebook import CheckColumn, Gradebook
-from .report_text import CELL, TEXT
+from .report_text import CELL, cell_word, words
 
 CSS = """
 .matrix-wrap{overflow:auto;max-height:80vh;border:1px solid #d8dde3;background:#fff}
@@ -95,8 +97,10 @@ SCRIPT = """
 
 
 def _cell(student: str, column: CheckColumn, status: Status | str, note: str = "") -> str:
-    css, symbol, word = CELL[status]
-    title = f"{student} · {column.id}: {word}{f' ({note})' if note else ''}"
+    css, symbol, _word = CELL[status]
+    fields = {"student": student, "check": column.id, "verdict": cell_word(status)}
+    title = (words("matrix.cell_note", **fields, note=note) if note
+             else words("matrix.cell", **fields))
     return (f'<td class="cell {css}" data-check="{escape(column.id)}" data-status="{css}"'
             f' title="{escape(title)}">{symbol}</td>')
 
@@ -110,7 +114,7 @@ def _row(result: SubmissionResult, columns: list[CheckColumn]) -> str:
             cells.append(_cell(result.submission, col, "not_graded"))
             continue
         note = (kind_words(str(c.failure.kind)) if c.failure is not None
-                else c.reason if c.status is not Status.PASSED else "")
+                else show(c.reason) if c.status is not Status.PASSED else "")
         cells.append(_cell(result.submission, col, c.status, note))
     value = share(result)
     return (f'<tr class="matrix-row" data-student="{escape(result.submission)}"'
@@ -124,7 +128,7 @@ def matrix_section(gradebook: Gradebook) -> str:
     heads = "".join(
         f'<th class="check" data-check="{escape(c.id)}" data-order="{i}"'
         f' data-rate="{"" if c.pass_rate is None else exact(c.pass_rate)}"'
-        f' title="{escape(c.title)}">{escape(c.id)}</th>'
+        f' title="{escape(show(c.title))}">{escape(c.id)}</th>'
         for i, c in enumerate(columns))
     by_student = {r.submission: _row(r, columns) for r in gradebook.results}
     for student in gradebook.failed:
@@ -133,21 +137,21 @@ def matrix_section(gradebook: Gradebook) -> str:
             f'<tr class="matrix-row not-graded" data-student="{escape(student)}"'
             f' data-share=""><th>{escape(student)}</th><td class=num>–</td>{cells}</tr>')
     rows = [by_student[s] for s in sorted(by_student)]
-    legend = "".join(f'<span class="{css}">{symbol} {escape(word)}</span>'
-                     for css, symbol, word in CELL.values())
+    legend = "".join(f'<span class="{css}">{symbol} {escape(cell_word(status))}</span>'
+                     for status, (css, symbol, _word) in CELL.items())
     buttons = "".join(
-        f'<button class="sort" type="button" data-sort-{axis}="{key}">{escape(TEXT[label])}'
+        f'<button class="sort" type="button" data-sort-{axis}="{key}">{escape(words(label))}'
         "</button>"
         for axis, key, label in (("students", "name", "matrix.by_name"),
                                  ("students", "score", "matrix.by_score"),
                                  ("checks", "rate", "matrix.by_rate"),
                                  ("checks", "order", "matrix.in_order")))
     return (
-        f'<h2 id="matrix-heading">{escape(TEXT["matrix.heading"])}</h2>'
-        f'<p class="muted">{escape(TEXT["matrix.intro"])}</p>'
+        f'<h2 id="matrix-heading">{escape(words("matrix.heading"))}</h2>'
+        f'<p class="muted">{escape(words("matrix.intro"))}</p>'
         f'<p class="legend">{legend}</p><div>{buttons}</div>'
         '<div class="matrix-wrap"><table id="matrix" data-students="name" data-checks="order">'
-        f'<thead><tr><th>{escape(TEXT["matrix.student"])}</th>'
-        f'<th>{escape(TEXT["matrix.score"])}</th>{heads}</tr></thead>'
+        f'<thead><tr><th>{escape(words("matrix.student"))}</th>'
+        f'<th>{escape(words("matrix.score"))}</th>{heads}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )

@@ -25,6 +25,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..i18n import N_
 from ..model import CheckResult, Status, SubmissionResult
 from ..steps import NOTEBOOKS, notebook
 
@@ -189,6 +190,7 @@ class Cluster:
     pattern: str  # the normalised message
     example: str  # the first student's message, as written
     students: list[str] = field(default_factory=list)
+    nicknames: frozenset[str] = frozenset()  # those taken out of the pattern
 
     @property
     def count(self) -> int:
@@ -203,7 +205,7 @@ def failure_clusters(results: Sequence[SubmissionResult]) -> list[Cluster]:
     never connected is in no transcript of its own run (``dan could not connect``), but
     it is in the runs where it did."""
     clusters: dict[tuple[str, str, str], Cluster] = {}
-    class_nicks = {n for r in results for c in r.checks for n in nicknames(c)}
+    class_nicks = frozenset(n for r in results for c in r.checks for n in nicknames(c))
     for result in sorted(results, key=lambda r: r.submission):
         for c in result.checks:
             if c.status is not Status.FAILED:
@@ -214,18 +216,20 @@ def failure_clusters(results: Sequence[SubmissionResult]) -> list[Cluster]:
             key = (c.id, kind, pattern)
             cluster = clusters.get(key)
             if cluster is None:
-                cluster = clusters[key] = Cluster(c.id, kind, pattern, message)
+                cluster = clusters[key] = Cluster(c.id, kind, pattern, message,
+                                                  nicknames=class_nicks)
             cluster.students.append(result.submission)
     return sorted(clusters.values(), key=lambda k: (-k.count, k.check, k.kind, k.pattern))
 
 
 # -- item discrimination ---------------------------------------------------------------
 
-NO_STUDENTS = "no student ran it"
-ONE_STUDENT = "one student ran it"
-ALL_PASSED = "everyone who ran it passed"
-ALL_FAILED = "everyone who ran it failed"
-FLAT_REST = "the rest of the score is the same for everyone"
+# Why r is undefined: English, marked for translation (the report shows them translated).
+NO_STUDENTS = N_("no student ran it")
+ONE_STUDENT = N_("one student ran it")
+ALL_PASSED = N_("everyone who ran it passed")
+ALL_FAILED = N_("everyone who ran it failed")
+FLAT_REST = N_("the rest of the score is the same for everyone")
 
 
 @dataclass

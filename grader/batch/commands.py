@@ -203,7 +203,8 @@ def _gradescope(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"{PROG} gradescope-package: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"wrote {path}: upload it as the assignment's autograder on Gradescope", file=sys.stderr)
+    print(_("wrote {path}: upload it as the assignment's autograder on Gradescope").format(
+        path=path), file=sys.stderr)
     return EXIT_OK
 
 

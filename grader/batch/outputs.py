@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..i18n import gettext as _
+from ..i18n import ngettext
 from .class_report import write_report
 from .exports import FILENAMES, ExportPlan, export_rows, save_plan, write_exports
 from .exports import FOLDER as EXPORTS
@@ -55,9 +57,12 @@ def write_outputs(summary: BatchSummary, out: Path, roster: Roster | None,
         for export in exports:
             outputs.notes += export.notes
             if export.left_out:
-                shown = ", ".join(f"{k} ({v})" for k, v in list(export.left_out.items())[:5])
-                outputs.notes.append(f"{export.filename}: {len(export.left_out)} student(s)"
-                                     f" left out: {shown}")
+                shown = ", ".join(f"{k} ({_(v)})" for k, v in list(export.left_out.items())[:5])
+                count = len(export.left_out)
+                outputs.notes.append(ngettext(
+                    "{filename}: {count} student(s) left out: {students}",
+                    "{filename}: {count} student(s) left out: {students}", count).format(
+                        filename=export.filename, count=count, students=shown))
     if not plan.empty:
         save_plan(ResultStore(out), plan)
     return outputs

@@ -78,15 +78,18 @@ def entry_words(entry: TranscriptEntry) -> tuple[str, str, str]:
 def output_lines(output: str) -> list[str]:
     """A check's program output as lines, its headings ("--- server output ---") in the
     reader's words; what the programs printed stays as it is."""
-    lines = []
-    for line in output.splitlines():
-        found = OUTPUT_HEADING.match(line)
-        if found:
-            label = found["label"]
-            label = gettext(PROGRAM_WORDS[label]) if label in PROGRAM_WORDS else label
-            line = gettext(HEADINGS[found["what"]]).format(label=label + (found["number"] or ""))
-        lines.append(line)
-    return lines
+    return [output_line(line) for line in output.splitlines()]
+
+
+def output_line(line: str) -> str:
+    """One line of a check's program output: a heading in the reader's words, any other
+    line as it is."""
+    found = OUTPUT_HEADING.match(line)
+    if not found:
+        return line
+    label = found["label"]
+    label = gettext(PROGRAM_WORDS[label]) if label in PROGRAM_WORDS else label
+    return gettext(HEADINGS[found["what"]]).format(label=label + (found["number"] or ""))
 
 
 def integrity_notes(result) -> list[str]:  # noqa: ANN001 - SubmissionResult

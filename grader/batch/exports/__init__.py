@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ...i18n import gettext as _
 from ..store import ResultStore, write_atomic
 from . import canvas, moodle, plain_csv
 from .base import Export, ExportError
@@ -106,7 +107,8 @@ def remembered_plan(store: ResultStore) -> tuple[ExportPlan | None, str]:
     if not path.exists():
         return None, ""
     if not store.has_key():  # reading would make a new key: never for a plan's sake
-        return None, f"{path} cannot be verified (no key); give --export and --roster again"
+        return None, _("{path} cannot be verified (no key); give --export and --roster"
+                       " again").format(path=path)
     try:
         body = store.open_document(PLAN_KIND, path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
@@ -116,7 +118,8 @@ def remembered_plan(store: ResultStore) -> tuple[ExportPlan | None, str]:
     except TypeError:
         plan = None
     if plan is None:
-        return None, f"{path} does not verify; give --export and --roster again"
+        return None, _("{path} does not verify; give --export and --roster again").format(
+            path=path)
     return plan, ""
 
 
@@ -139,7 +142,8 @@ def choose_plan(store: ResultStore, formats: list[str] | None, roster: str | Non
             f"--roster {plan.roster}" if roster is None and plan.roster else "",
             f"--assignment {plan.assignment!r}" if assignment is None and plan.formats else ""]
     used = [u for u in used if u]
-    return plan, f"as the last run on this folder: {'; '.join(used)}" if used else ""
+    return plan, (_("as the last run on this folder: {options}").format(options="; ".join(used))
+                  if used else "")
 
 
 def save_plan(store: ResultStore, plan: ExportPlan) -> None:

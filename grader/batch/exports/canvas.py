@@ -24,6 +24,7 @@ are left out (Canvas would match them by folder name at best).
 
 from __future__ import annotations
 
+from ...i18n import N_, ngettext
 from ..gradebook import fmt_points
 from .base import Export, ExportError, csv_text
 from .rows import GRADED, ExportRow
@@ -31,7 +32,7 @@ from .rows import GRADED, ExportRow
 FILENAME = "canvas.csv"
 STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "Points Possible"
-NOT_IN_ROSTER = "not in the roster: Canvas has no SIS User ID to match"
+NOT_IN_ROSTER = N_("not in the roster: Canvas has no SIS User ID to match")
 
 
 def render_canvas(rows: list[ExportRow], assignment: str) -> Export:
@@ -47,10 +48,14 @@ def render_canvas(rows: list[ExportRow], assignment: str) -> Export:
                                             for r in rows if r.entry is None})
     if len(maxima) > 1:
         lower = [r.folder for r in rows if r.status == GRADED and r.max_score != points]
-        export.notes.append(
-            f"canvas: points possible is {fmt_points(points)}, but {len(lower)} student(s)"
-            f" had checks that did not apply and a lower maximum ({', '.join(lower[:5])});"
-            " Canvas counts their score out of the points possible")
+        export.notes.append(ngettext(
+            "canvas: points possible is {points}, but {count} student(s) had checks that did"
+            " not apply and a lower maximum ({students}); Canvas counts their score out of"
+            " the points possible",
+            "canvas: points possible is {points}, but {count} student(s) had checks that did"
+            " not apply and a lower maximum ({students}); Canvas counts their score out of"
+            " the points possible", len(lower)).format(
+                points=fmt_points(points), count=len(lower), students=", ".join(lower[:5])))
     body = [[*STUDENT_COLUMNS, assignment],
             [POINTS_POSSIBLE, "", "", "", "", fmt_points(points)]]
     for row in rows:

@@ -25,11 +25,12 @@ What Moodle does with some inputs decides what we write:
 
 from __future__ import annotations
 
+from ...i18n import N_, ngettext
 from .base import Export, csv_text
 from .rows import ExportRow
 
 FILENAME = "moodle.csv"
-NOT_IN_ROSTER = "not in the roster: Moodle has no user to give this grade to"
+NOT_IN_ROSTER = N_("not in the roster: Moodle has no user to give this grade to")
 
 
 def render_moodle(rows: list[ExportRow], assignment: str) -> Export:
@@ -40,10 +41,13 @@ def render_moodle(rows: list[ExportRow], assignment: str) -> Export:
     without_email = [row.folder for row in listed if not row.entry.email]  # type: ignore[union-attr]
     with_email = not without_email
     if without_email:
-        export.notes.append(
-            f"moodle: the Email address column is left out because {len(without_email)}"
-            f" student(s) have no email in the roster ({', '.join(without_email[:5])}):"
-            " map the users by ID number")
+        export.notes.append(ngettext(
+            "moodle: the Email address column is left out because {count} student(s) have"
+            " no email in the roster ({students}): map the users by ID number",
+            "moodle: the Email address column is left out because {count} student(s) have"
+            " no email in the roster ({students}): map the users by ID number",
+            len(without_email)).format(count=len(without_email),
+                                       students=", ".join(without_email[:5])))
     header = ["ID number", *(["Email address"] if with_email else []), "Full name",
               assignment, f"Feedback: {assignment}"]
     body = []
