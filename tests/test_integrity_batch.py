@@ -92,8 +92,12 @@ def test_a_submission_that_kills_its_worker_is_not_graded(tmp_path: Path) -> Non
     subs, out = base / "subs", base / "out"
     honest(subs / "alice")
     hostile("forge_report_and_kill", subs / "mallory")  # its parent is its worker
-    done = _batch(subs, out, "--jobs", "2")
+    scratch = base / "tmp"  # the batch's temporary folders, and nobody else's
+    scratch.mkdir()
+    done = _batch(subs, out, "--jobs", "2", env=environment(TMPDIR=str(scratch)))
     assert done.returncode == 1, done.stderr[-3000:]
+    # The killed worker's folder (a copy of mallory's code) went with the batch.
+    assert not [p.name for p in scratch.iterdir() if p.name.startswith("chatlab-mallory-")]
     assert _grades(out) == {"alice": ("1", "1")}  # no row for mallory: no score at all
     errors = list(csv.DictReader((out / "errors.csv").read_text().splitlines()))
     assert [e["student"] for e in errors] == ["mallory"]

@@ -57,6 +57,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import secrets
+import shutil
 import signal
 import tempfile
 import time
@@ -224,18 +225,22 @@ def _exit_on_term(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def grade_one(submission: Submission, grade: GradeFn, kwargs: dict[str, Any]) -> Outcome:
+def grade_one(submission: Submission, grade: GradeFn, kwargs: dict[str, Any],
+              workdir: Path | None = None) -> Outcome:
     """Grade one student in a temporary copy, from a working directory of its own, and
-    stop whatever the submission left running; runs in a worker."""
+    stop whatever the submission left running; runs in a worker. ``workdir`` (empty)
+    is that directory when the caller owns it (and removes it, even if this process is
+    killed); otherwise one is made here and removed."""
     student = submission.student
     programs = Descendants()  # a worker starts with no child: all it will have are ours
     environment = environment_findings("before grading")
-    with tempfile.TemporaryDirectory(
-        prefix=f"chatlab-{student}-", ignore_cleanup_errors=True
-    ) as tmp:
-        os.chdir(tmp)
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                prefix=f"chatlab-{student}-", ignore_cleanup_errors=True)))
+        os.chdir(workdir)
         try:
-            outcome = _grade_in(submission, Path(tmp), grade, kwargs)
+            outcome = _grade_in(submission, workdir, grade, kwargs)
         finally:
             stopped = programs.stop()
             os.chdir(os.sep)
@@ -271,7 +276,8 @@ def _grade_in(submission: Submission, tmp: Path, grade: GradeFn,
 
 
 def _worker_main(report: int, key: bytes, others: list[int], submission: Submission,
-                 grade: GradeFn, kwargs: dict[str, Any], slot: int, count: int) -> None:
+                 grade: GradeFn, kwargs: dict[str, Any], slot: int, count: int,
+                 workdir: Path) -> None:
     # The terminal's Ctrl-C goes to the whole process group; only the parent decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_term)
@@ -281,7 +287,7 @@ def _worker_main(report: int, key: bytes, others: list[int], submission: Submiss
     enable_subreaper()  # orphans of the submission's programs come back to us
     claim_ports(slot, count)
     try:
-        outcome = grade_one(submission, grade, kwargs)
+        outcome = grade_one(submission, grade, kwargs, workdir)
     except BaseException as exc:  # noqa: BLE001 - SystemExit on SIGTERM too: say nothing
         if isinstance(exc, SystemExit):
             raise
@@ -307,6 +313,7 @@ class _Job:
     key: bytes
     slot: int
     deadline: float
+    workdir: Path  # the worker's working directory: ours to remove once it is gone
     outcome: Outcome | None = None
     broken: bool = False  # the pipe carried something that was not a message
     forged: int = 0  # messages that were not the worker's
@@ -368,15 +375,23 @@ class _Pool:
         os.set_blocking(receive, False)  # read what came, never wait for the rest of it
         key = secrets.token_bytes(32)
         others = [receive, *(job.fd for job in self.running)]
+        # Made here, not in the worker: a worker that is killed (or kills itself) cannot
+        # remove it, and the copy of the submission in it must not outlive the batch.
+        workdir = Path(tempfile.mkdtemp(prefix=f"chatlab-{submission.student}-"))
         process = self.context.Process(
             target=_worker_main, name=f"grade {submission.student}", daemon=False,
-            args=(send, key, others, submission, self.grade, self.kwargs, slot, self.jobs),
+            args=(send, key, others, submission, self.grade, self.kwargs, slot, self.jobs,
+                  workdir),
         )
         try:
             process.start()
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         finally:
             os.close(send)  # the worker's end: once it exits, ours reads end-of-file
-        return _Job(submission, process, receive, key, slot, time.monotonic() + self.timeout)
+        return _Job(submission, process, receive, key, slot, time.monotonic() + self.timeout,
+                    workdir)
 
     def _step(self) -> None:
         """Wait for a report, an exit or a deadline, and finish what is over.
@@ -452,6 +467,7 @@ class _Pool:
         job.process.join()
         self._read(job)  # a report may have come just before it ended
         left += self.sweep()
+        shutil.rmtree(job.workdir, ignore_errors=True)
         os.close(job.fd)
         self.running.remove(job)
         outcome = job.outcome  # a verified report counts, whatever came after it
@@ -483,8 +499,10 @@ class _Pool:
                 stop_family(job.process.pid)
                 job.process.join()
             os.close(job.fd)
-        self.running.clear()
         self.sweep()
+        for job in self.running:
+            shutil.rmtree(job.workdir, ignore_errors=True)
+        self.running.clear()
 
 
 def _check_selection(store: ResultStore, students: set[str] | None, not_graded: bool,
