@@ -25,6 +25,10 @@ from ..registry import check
 from .common import hint, impatient, is_chatlab
 
 STEP = 5
+# A client check starts real client programs and waits on them, a few tenths of a second
+# where most server checks take hundredths: among ready checks it starts first, so that
+# the clients run on one core while the server checks go on.
+CLIENT_COST = 3
 
 
 def _no_traceback(client: ClientSession) -> None:
@@ -86,7 +90,7 @@ def connect_client(ctx: Context, nick: str = "ana", *, welcome: bool = True
     return client, conn
 
 
-@check("client.connects", step=STEP, points=2, needs=["nick_option"],
+@check("client.connects", step=STEP, cost=CLIENT_COST, points=2, needs=["nick_option"],
        hint=hint("Connecting", "§8", "Connect, then send the nickname as the first line."))
 def connects(ctx: Context) -> None:
     """the client connects and sends the `--nick` nickname as its first line"""
@@ -94,7 +98,7 @@ def connects(ctx: Context) -> None:
     _no_traceback(client)
 
 
-@check("client.nick_prompt", step=STEP, points=1, depends=["client.connects"],
+@check("client.nick_prompt", step=STEP, cost=CLIENT_COST, points=1, depends=["client.connects"],
        needs=["client_prompt"],
        hint=hint("Asking for the nickname", "§8", "Without --nick, ask with input() and"
                  " send the answer first."))
@@ -134,7 +138,7 @@ def nick_prompt(ctx: Context) -> None:
     _no_traceback(client)
 
 
-@check("client.sends_lines", step=STEP, points=2, depends=["client.connects"],
+@check("client.sends_lines", step=STEP, cost=CLIENT_COST, points=2, depends=["client.connects"],
        hint=hint("The input loop", "§8", "Read a line with input(), send it with '\\n'."))
 def sends_lines(ctx: Context) -> None:
     """each typed line is sent to the server as one line, exactly as typed"""
@@ -147,7 +151,7 @@ def sends_lines(ctx: Context) -> None:
     _no_traceback(client)
 
 
-@check("client.shows_incoming", step=STEP, points=3, depends=["client.connects"],
+@check("client.shows_incoming", step=STEP, cost=CLIENT_COST, points=3, depends=["client.connects"],
        hint=hint("A receiving thread", "§8", "input() blocks; a second thread must print"
                  " what arrives meanwhile."))
 def shows_incoming(ctx: Context) -> None:
@@ -161,7 +165,7 @@ def shows_incoming(ctx: Context) -> None:
     _no_traceback(client)
 
 
-@check("client.utf8", step=STEP, points=1, depends=["client.shows_incoming"],
+@check("client.utf8", step=STEP, cost=CLIENT_COST, points=1, depends=["client.shows_incoming"],
        level=Level.ROBUSTNESS, needs=["segments"],
        hint=hint("Decoding", "§1", "Buffer bytes and decode complete lines only."))
 def utf8(ctx: Context) -> None:
@@ -198,7 +202,8 @@ def _ends_connection(conn: Peer, ctx: Context, why: str) -> None:
         raise Hung(why, expected=L_("the connection closed"), actual=L_("still open"))
 
 
-@check("client.quit", step=STEP, points=2, depends=["client.sends_lines"], needs=["quit"],
+@check("client.quit", step=STEP, cost=CLIENT_COST, points=2, depends=["client.sends_lines"],
+       needs=["quit"],
        hint=hint("Quitting", "§8", "After sending /quit, close the socket and exit(0)."))
 def quit_(ctx: Context) -> None:
     """`/quit` closes the connection and the client exits with status 0 within a second"""
@@ -206,7 +211,7 @@ def quit_(ctx: Context) -> None:
                  L_("typing {quit}", quit=repr(ctx.profile.quit)), "/quit")
 
 
-@check("client.eof", step=STEP, points=1, depends=["client.sends_lines"],
+@check("client.eof", step=STEP, cost=CLIENT_COST, points=1, depends=["client.sends_lines"],
        hint=hint("Quitting", "§8", "input() raises EOFError on Ctrl-D: quit like /quit."))
 def eof(ctx: Context) -> None:
     """end of input (Ctrl-D) closes the connection and exits with status 0 within a second"""
@@ -231,7 +236,8 @@ def _user_leaves(ctx: Context, leave: Callable[[ClientSession], None], action: s
                                    after=after))
 
 
-@check("client.server_closes", step=STEP, points=2, depends=["client.shows_incoming"],
+@check("client.server_closes", step=STEP, cost=CLIENT_COST, points=2,
+       depends=["client.shows_incoming"],
        needs=["client_disconnected"],
        hint=hint("When the server goes away", "§8", "recv() returning b'' means the server"
                  " closed: print the notice and exit(1), from any thread (os._exit or"
@@ -253,7 +259,8 @@ def server_closes(ctx: Context) -> None:
                        actual=L_("exit status {status}", status=client.exitstatus))
 
 
-@check("client.server_reset", step=STEP, points=1, depends=["client.shows_incoming"],
+@check("client.server_reset", step=STEP, cost=CLIENT_COST, points=1,
+       depends=["client.shows_incoming"],
        level=Level.ROBUSTNESS,
        hint=hint("When the server goes away", "§8", "A reset raises ConnectionResetError"
                  " in recv(): treat it like a close."))
