@@ -192,3 +192,16 @@ def _without_the_jail_where_asked(request: pytest.FixtureRequest,
     if (request.module.__name__.startswith("test_integrity_")
             and "needs_isolation" not in request.keywords):
         monkeypatch.setenv("CHATLAB_ISOLATION", "off")
+
+
+@pytest.fixture
+def language(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The grader's language is English unless the test chooses another, whatever the
+    machine's CHATLAB_LANG says; afterwards it is back to what it was."""
+    from grader import i18n
+
+    # Set, then removed: whatever the test sets is undone afterwards (set_language sets it).
+    monkeypatch.setenv(i18n.ENV, "")
+    monkeypatch.delenv(i18n.ENV)
+    yield
+    i18n.set_language(None)

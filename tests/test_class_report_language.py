@@ -53,15 +53,6 @@ PORTUGUESE = ('<html lang="pt-BR">', "<title>relatório da turma do chatlab</tit
               "instável ou com peso errado?", "alunos por nome", "s13 — não corrigida")
 
 
-@pytest.fixture
-def language(monkeypatch):
-    """English unless the test says otherwise, whatever the machine says; reset after."""
-    monkeypatch.setenv(i18n.ENV, "")
-    monkeypatch.delenv(i18n.ENV)
-    yield
-    i18n.set_language(None)
-
-
 def stored(result: SubmissionResult) -> SubmissionResult:
     """``result`` as a batch reads it back from its results folder."""
     return SubmissionResult.from_dict(json.loads(json.dumps(result.to_dict())))

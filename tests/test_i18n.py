@@ -24,16 +24,6 @@ LANGUAGES = [lang for lang in i18n.available_languages() if lang != i18n.SOURCE_
 PO = {lang: catalogues.catalogue_path(lang) for lang in LANGUAGES}
 
 
-@pytest.fixture
-def language(monkeypatch):
-    """The test chooses the language; afterwards it is back to what it was."""
-    # Set, then removed: whatever the test sets is undone afterwards (set_language sets it).
-    monkeypatch.setenv(i18n.ENV, "")
-    monkeypatch.delenv(i18n.ENV)
-    yield
-    i18n.set_language(None)
-
-
 @pytest.fixture(scope="module")
 def marked():
     messages, mistakes = catalogues.marked_messages()

@@ -9,7 +9,6 @@ import json
 import socket
 from types import SimpleNamespace
 
-import pytest
 from chatpeer import DEADLINE
 
 from grader import i18n, runner, tracebacks
@@ -41,14 +40,6 @@ QUICK = Timing(scale=0.02)  # a hung wait gives up after 0.06 s
 ENGLISH = ("What happened", "Expected:", "Actual:", "Hint:", "Transcript", "Program output",
            "passed", "failed", "skipped", "Read notebooks", "wrong line", "waited",
            "the server", "the connection", "points")
-
-
-@pytest.fixture
-def language(monkeypatch):
-    monkeypatch.setenv(i18n.ENV, "")
-    monkeypatch.delenv(i18n.ENV)
-    yield
-    i18n.set_language(None)
 
 
 def _raised(action) -> Failure:
