@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
+import psutil
 import pytest
 from test_integrity_fixtures import (
     FORGED,
@@ -97,7 +102,7 @@ def test_a_submission_that_kills_its_worker_is_not_graded(tmp_path: Path) -> Non
     done = _batch(subs, out, "--jobs", "2", env=environment(TMPDIR=str(scratch)))
     assert done.returncode == 1, done.stderr[-3000:]
     # The killed worker's folder (a copy of mallory's code) went with the batch.
-    assert not [p.name for p in scratch.iterdir() if p.name.startswith("chatlab-mallory-")]
+    assert not [p.name for p in scratch.iterdir() if "mallory" in p.name]
     assert _grades(out) == {"alice": ("1", "1")}  # no row for mallory: no score at all
     errors = list(csv.DictReader((out / "errors.csv").read_text().splitlines()))
     assert [e["student"] for e in errors] == ["mallory"]
@@ -178,3 +183,24 @@ def test_stored_results_resealed_with_the_folders_key_are_restored(tmp_path: Pat
     assert _grades(out) == {"alice": ("1", "1"), "bob": ("1", "1"), "mallory": ("0", "1")}
     assert [_stored(out, s) for s in ("alice", "bob", "mallory")] == [1, 1, 0]
     assert done.stderr.count("was restored from the grader's memory") == 2
+
+
+def test_a_killed_batchs_worker_folders_are_removed_by_the_next_batch(tmp_path, monkeypatch):
+    """A batch killed outright cannot remove its workers' folders (copies of students'
+    code): the next batch does, and leaves those of a batch still running alone."""
+    from grader.batch import parallel
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    dead = int(ended.stdout)
+    assert not psutil.pid_exists(dead)
+    left = tmp_path / f"{parallel.WORKDIR_PREFIX}{dead}-mallory-x1"
+    alive = tmp_path / f"{parallel.WORKDIR_PREFIX}{os.getpid()}-alice-x2"
+    other = tmp_path / "chatlab-notes"
+    for folder in (left / "submission", alive, other):
+        folder.mkdir(parents=True)
+    (left / "submission" / "server.py").write_text("print('mine')\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    parallel.sweep_workdirs.cache_clear()
+    parallel.sweep_workdirs()
+    assert not left.exists() and alive.exists() and other.exists()

@@ -50,6 +50,7 @@ does, as the ``batch`` command does; they inherit every module it imported
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -66,6 +67,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+import psutil
 
 from ..harness.ports import PORTS
 from ..harness.sandbox import enable_subreaper
@@ -321,6 +324,21 @@ class _Job:
     buffer: bytearray = field(default_factory=bytearray)
 
 
+WORKDIR_PREFIX = "chatlab-batch-"  # + the batch's pid + the student: a worker's folder
+
+
+@functools.cache
+def sweep_workdirs() -> None:
+    """Remove the workers' folders of batches that were killed before they could (once
+    per process): each holds a copy of a student's code, and is named after its batch."""
+    base = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for path in base.glob(f"{WORKDIR_PREFIX}*-*"):
+            pid = path.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and not psutil.pid_exists(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+
+
 class _Pool:
     """One round of worker processes over some students, with the Ctrl-C protocol.
 
@@ -342,6 +360,7 @@ class _Pool:
         self.programs = programs  # the parent's descendants before the batch
         self.events = events
         self.context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        sweep_workdirs()
         self.running: list[_Job] = []
         self.retry: list[Submission] = []  # students whose report was interfered with
 
@@ -377,7 +396,8 @@ class _Pool:
         others = [receive, *(job.fd for job in self.running)]
         # Made here, not in the worker: a worker that is killed (or kills itself) cannot
         # remove it, and the copy of the submission in it must not outlive the batch.
-        workdir = Path(tempfile.mkdtemp(prefix=f"chatlab-{submission.student}-"))
+        workdir = Path(tempfile.mkdtemp(
+            prefix=f"{WORKDIR_PREFIX}{os.getpid()}-{submission.student}-"))
         process = self.context.Process(
             target=_worker_main, name=f"grade {submission.student}", daemon=False,
             args=(send, key, others, submission, self.grade, self.kwargs, slot, self.jobs,
