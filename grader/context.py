@@ -244,6 +244,8 @@ class Context:
             for other in self._peers:
                 other.ignore = [entry for entry in other.ignore
                                 if not (entry in self._late_joins and entry[0](late))]
+        program = (server or self.server).program  # None for a server the test made
+        since = program.line_count() if program is not None else 0
         peer = self.connect(nick, server=server, log=log)
         if self.lenient:  # a replay or a self-announcement is graded elsewhere
             if self.profile.joined:
@@ -276,6 +278,14 @@ class Context:
                                                   " nickname"), "§2"))
             finally:
                 peer.ignore = [entry for entry in peer.ignore if entry not in extra]
+        if self.profile.name != "chatlab" and self.profile.log_join and program is not None:
+            # Another course's server may welcome a client before it adds it to the room
+            # (chatlab's may not: §2); its join log line is the surest sign it is in.
+            # A server that never prints it is server.log_lines' business.
+            program.wait_line(
+                log_pattern(self.profile.log_join, nick=self.real_name(nick), ip=HOST,
+                            port=peer.local_port),
+                time.monotonic() + self.timing.soft, since=since)
         self.registered.append(nick)
         return peer
 
