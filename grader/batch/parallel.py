@@ -68,8 +68,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import psutil
-
+from ..harness.isolation import remove_orphaned_folders
 from ..harness.ports import PORTS
 from ..harness.sandbox import enable_subreaper
 from ..model import FailureKind, SubmissionResult
@@ -331,12 +330,7 @@ WORKDIR_PREFIX = "chatlab-batch-"  # + the batch's pid + the student: a worker's
 def sweep_workdirs() -> None:
     """Remove the workers' folders of batches that were killed before they could (once
     per process): each holds a copy of a student's code, and is named after its batch."""
-    base = Path(tempfile.gettempdir())
-    with contextlib.suppress(OSError):
-        for path in base.glob(f"{WORKDIR_PREFIX}*-*"):
-            pid = path.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
-            if pid.isdigit() and not psutil.pid_exists(int(pid)):
-                shutil.rmtree(path, ignore_errors=True)
+    remove_orphaned_folders(WORKDIR_PREFIX)
 
 
 class _Pool:

@@ -217,10 +217,15 @@ def isolated_run(folder: Path, python: str) -> Iterator[tuple[Path, Isolation]]:
 def sweep_leftovers() -> None:
     """Remove the copies left by graders that were killed before they could (once per
     process): a copy's folder is named after its grader's pid."""
+    remove_orphaned_folders(RUN_PREFIX)
+
+
+def remove_orphaned_folders(prefix: str) -> None:
+    """Remove the temporary folders named ``<prefix><pid>-…`` whose process is gone."""
     base = Path(tempfile.gettempdir())
     with contextlib.suppress(OSError):
-        for path in base.glob(f"{RUN_PREFIX}*-*"):
-            pid = path.name[len(RUN_PREFIX):].split("-", 1)[0]
+        for path in base.glob(f"{prefix}*-*"):
+            pid = path.name[len(prefix):].split("-", 1)[0]
             if pid.isdigit() and not psutil.pid_exists(int(pid)):
                 shutil.rmtree(path, ignore_errors=True)
 
