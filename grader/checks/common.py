@@ -136,6 +136,16 @@ def await_threads_gone(ctx: Context, threads: set[int], deadline: float) -> bool
     return gone is not False
 
 
+def await_leave_logged(ctx: Context, nick: str, port: int, since: int,
+                       deadline: float) -> bool:
+    """Event: the server logged ``nick``'s leave (from ``port``), in a line numbered
+    ``since`` or later. False at ``deadline``, or when the profile has no leave log."""
+    if not ctx.profile.log_leave:
+        return False
+    pattern = log_pattern(ctx.profile.log_leave, nick=ctx.real_name(nick), ip=HOST, port=port)
+    return ctx.server.program.wait_line(pattern, deadline, since=since) is not None
+
+
 def output_barrier(ctx: Context, nick: str) -> Peer | None:
     """Register ``nick`` and wait for the server's ``[join]`` line for it. Output is one
     pipe read in order, so everything the server printed before (a traceback of a thread

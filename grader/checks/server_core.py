@@ -15,6 +15,7 @@ from ..probes.counts import thread_ids
 from ..profile import log_pattern
 from ..registry import check
 from .common import (
+    await_leave_logged,
     await_threads_gone,
     expect_next,
     hint,
@@ -233,10 +234,8 @@ def survives_reset(ctx: Context) -> None:
     port, since = ana.local_port, program.line_count()
     ana.reset()
     settled = await_threads_gone(ctx, ana_threads, time.monotonic() + ctx.timing.hard)
-    if not ana_threads and ctx.profile.log_leave:  # no thread per client: the log says
-        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("ana"), ip=HOST,
-                                      port=port),
-                          time.monotonic() + ctx.timing.soft, since=since)
+    if not ana_threads:  # no thread per client: the log says
+        await_leave_logged(ctx, "ana", port, since, time.monotonic() + ctx.timing.soft)
     # 2. dan's connection is reset and bob talks at once: one line at a time, each
     #    received before the next is sent; the first makes the server write to dan's
     #    broken connection.

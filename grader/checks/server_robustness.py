@@ -10,14 +10,12 @@ import psutil
 from ..actors.fake_client import Closed, Peer
 from ..context import Context
 from ..failures import CheckFailure, Crashed, Hung, Mismatch, Missing, ResourceLimit
-from ..harness.servers import HOST
 from ..messages import L_, sentences
 from ..model import Level
 from ..probes.counts import family, poll_until, thread_ids, usage
 from ..probes.cpu import Spinner, demand, snapshot
-from ..profile import log_pattern
 from ..registry import check
-from .common import await_threads_gone, hint
+from .common import await_leave_logged, await_threads_gone, hint
 
 # Clients that never read, and a burst to them: 8 MB is more than the kernel's buffers
 # (a few MB on loopback) and any sensible queue hold for one client, so a server that
@@ -257,9 +255,8 @@ def no_busy_loop(ctx: Context) -> None:
     if clients:
         poll_until(lambda: len(clients & thread_ids(program.pid)) < len(clients), deadline,
                    program, interval=0.02)
-    elif ctx.profile.log_leave:
-        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("ana"),
-                                      ip=HOST, port=port), deadline, since=since)
+    else:
+        await_leave_logged(ctx, "ana", port, since, deadline)
     _require_idle(ctx, process, L_("ana closed its connection; bob and cid stayed connected,"
                                    " silent."))
     since = program.line_count()
@@ -276,9 +273,8 @@ def no_busy_loop(ctx: Context) -> None:
     deadline = time.monotonic() + ctx.timing.soft
     if clients:
         await_threads_gone(ctx, clients, deadline)
-    elif ctx.profile.log_leave:
-        program.wait_line(log_pattern(ctx.profile.log_leave, nick=ctx.real_name("cid"),
-                                      ip=HOST, port=port), deadline, since=since)
+    else:
+        await_leave_logged(ctx, "cid", port, since, deadline)
     _require_idle(ctx, process, L_("No client was connected."))
 
 
