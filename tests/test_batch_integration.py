@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import zipfile
 from pathlib import Path
 
@@ -76,3 +77,30 @@ def test_batch_real_grader(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert args.func(args) == 0
     assert "0 graded, 2 already graded" in capsys.readouterr().err
     assert (out / "grades.csv").read_text() == before
+
+
+SIGINT_SWALLOWED = ROOT / "tests" / "submissions" / "broken_sigint_swallowed"
+
+
+@pytest.mark.skipif(not SIGINT_SWALLOWED.is_dir(), reason="broken_sigint_swallowed missing")
+def test_batch_grades_ctrl_c_even_when_started_with_sigint_ignored(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Batch workers drop Ctrl-C (it is the parent's to handle) without ignoring it, and
+    a batch started from a shell that ignores SIGINT (``cmd &``) still starts every
+    program with SIGINT at its default: the Ctrl-C check is graded, not n/a."""
+    subs = tmp_path / "subs"
+    shutil.copytree(REFERENCE, subs / "alice")
+    shutil.copytree(SIGINT_SWALLOWED, subs / "bob")
+    out = tmp_path / "results"
+    args = parser().parse_args(["batch", str(subs), "--out", str(out),
+                                "--only", "server.shutdown_sigint"])
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert args.func(args) == 0, capsys.readouterr().err
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    status = {}
+    for student in ("alice", "bob"):
+        result = json.loads((out / "results" / f"{student}.json").read_text())["result"]
+        status[student] = {c["id"]: c["status"] for c in result["checks"]}["server.shutdown_sigint"]
+    assert status == {"alice": "passed", "bob": "failed"}

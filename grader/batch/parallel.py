@@ -37,7 +37,7 @@ failing as ``grader_error``) gets no grade: the reason is recorded in ``errors/`
 student is graded again on the next run, and the batch exits non-zero. Such a student
 never gets a score.
 
-Ctrl-C: workers ignore SIGINT, so the first Ctrl-C stops handing out work and lets the
+Ctrl-C: workers drop SIGINT, so the first Ctrl-C stops handing out work and lets the
 students being graded finish and be saved; a second Ctrl-C terminates the workers (SIGTERM,
 which each worker turns into a normal exit, so the grader still stops the programs it
 started). Either way nothing half-written is left and no grade is counted twice.
@@ -223,6 +223,10 @@ def claim_ports(slot: int, count: int) -> tuple[int, int]:
 # -- in the worker ---------------------------------------------------------------------
 
 
+def _drop_signal(signum: int, frame: Any) -> None:
+    """A handler that does nothing (see _worker_main)."""
+
+
 def _exit_on_term(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
@@ -281,7 +285,9 @@ def _worker_main(report: int, key: bytes, others: list[int], submission: Submiss
                  grade: GradeFn, kwargs: dict[str, Any], slot: int, count: int,
                  workdir: Path) -> None:
     # The terminal's Ctrl-C goes to the whole process group; only the parent decides.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Caught and dropped, not ignored: an ignored signal stays ignored across exec, so
+    # the checks would take every program to ignore Ctrl-C (see server.shutdown_sigint).
+    signal.signal(signal.SIGINT, _drop_signal)
     signal.signal(signal.SIGTERM, _exit_on_term)
     for other in others:  # the parent's ends of the workers' pipes: not ours to hold
         with contextlib.suppress(OSError):
