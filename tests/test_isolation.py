@@ -231,3 +231,40 @@ def test_checks_of_a_fixed_port_server_run_side_by_side_on_loopbacks_of_their_ow
     assert [r.status.value for r in results] == ["passed", "passed"], [
         r.failure for r in results]
     assert len(set(networks)) == 2 and os.stat("/proc/thread-self/ns/net").st_ino not in networks
+
+
+@jailed
+@pytest.mark.parametrize("case", ["setsid_grandchild", "ignores_sigterm", "many_processes"])
+def test_a_jailed_program_is_found_and_stopped_whole(tmp_path: Path, case: str) -> None:
+    """In a jail a program's members are found from its own process tree (its PID
+    namespace holds everything it starts): an orphan in a session of its own, a program
+    that ignores SIGTERM and a fork bomb are all seen and stopped, nothing left."""
+    source = ROOT / "tests" / "hostile" / case
+    folder = tmp_path / case
+    folder.mkdir()
+    for path in source.glob("*.py"):
+        (folder / path.name).write_text(path.read_text())
+    python = clean_python()
+    with isolated_run(folder, python) as (copy, run):
+        program = Program([python, "server.py", "--port", "1"], copy, name="server",
+                          jail=run.jail)
+        program.start()
+        try:
+            assert program._box is not None and program._box.contained
+            if case == "setsid_grandchild":
+                assert program.wait_line("grandchild started", time.monotonic() + 10)
+                # bubblewrap, its init, the server and the grandchild in its own session
+                members = program._box.members()
+                assert len(members) >= 4, members
+                sessions = {os.getsid(member.pid) for member in members}
+                assert len(sessions) >= 2
+            elif case == "ignores_sigterm":
+                assert program.wait_line("cannot stop me", time.monotonic() + 10)
+            else:
+                program.wait_exit(5.0)  # the watchdog stops it at the process limit
+            seen = [member.pid for member in program._box.members()]
+        finally:
+            program.stop(grace=0.5)
+        assert program.survivors() == []
+        assert not [pid for pid in seen if psutil.pid_exists(pid)
+                    and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]

@@ -70,7 +70,7 @@ class ClientSession:
                 with contextlib.suppress(OSError):
                     launch.cgroup.rmdir()
             raise
-        self.guard = box.adopt(self.child.pid, launch)
+        self.guard = box.adopt(self.child.pid, launch, contained=jail is not None)
         self.screen = ""  # everything the client printed, "\r\n" turned into "\n"
         self.printed_lines = 0  # lines printed so far, kept on the screen or not
         self._unlogged = ""  # the line being printed, not in the transcript yet

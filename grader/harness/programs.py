@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import psutil
 
 from ..messages import L_, sentences
-from ..probes.counts import family
+from ..probes.counts import children, family
 from ..streams import LineSplitter, OutputTail
 from .isolation import Jail
 from .sandbox import (
@@ -111,7 +111,8 @@ class Program:
         """Start the process in the sandbox; raises OSError if it cannot be run at all."""
         def spawn(argv: list[str]) -> SandboxedProcess:
             return sandbox(self.limits).start(
-                argv, self.cwd, self._env, merge_output=True, on_output=self._feed)
+                argv, self.cwd, self._env, merge_output=True, on_output=self._feed,
+                contained=self.jail is not None)
 
         if self.jail is None:
             self._box = spawn(self.argv)
@@ -266,11 +267,10 @@ def jailed_program(leader: int, deadline: float) -> int | None:
     for the PID namespace, which starts the program. None if it is not there by
     ``deadline`` (it exited, or bubblewrap failed)."""
     while True:
-        with contextlib.suppress(psutil.Error):
-            for init in psutil.Process(leader).children():
-                programs = init.children()
-                if programs:
-                    return programs[0].pid
+        for init in children(leader):
+            programs = children(init)
+            if programs:
+                return programs[0]
         if time.monotonic() >= deadline or not psutil.pid_exists(leader):
             return None
         time.sleep(0.005)  # bubblewrap is setting up the namespaces: a few ms

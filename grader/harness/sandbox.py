@@ -22,6 +22,10 @@ How members are found (``members()``):
               the CHATLAB_SANDBOX token in its environment, and was already seen
               by the watchdog while its parent lived
 
+A program started in a PID namespace of its own (``contained``: a jail) cannot leave
+it, so its members are simply its descendants, the pids seen before and the cgroup's,
+found without reading every process on the machine.
+
 Limits are set in the child before ``exec`` (``setrlimit``) and watched from outside by
 a thread that counts threads, processes, resident memory and output bytes, because the
 kernel limits alone have gaps (root ignores RLIMIT_NPROC; RLIMIT_AS is per process).
@@ -48,6 +52,7 @@ from pathlib import Path
 
 import psutil
 
+from ..probes.counts import children
 from ..streams import OutputTail
 
 try:
@@ -127,8 +132,14 @@ class SandboxedProcess:
         limits: Limits,
         launch: Launch,
         on_output: Callable[[bytes], None] | None = None,
+        *,
+        contained: bool = False,
     ) -> None:
         self.popen = popen
+        # Started in a PID namespace of its own (bubblewrap's --unshare-pid): every
+        # process it makes stays its descendant, whatever session or cgroup it moves
+        # to, so its members are found from it, without reading every process.
+        self.contained = contained
         self.limits = limits
         self.token = launch.token
         self._pid = pid
@@ -268,6 +279,8 @@ class SandboxedProcess:
         if not full and self._cgroup is not None:
             procs = (self._verified(pid) for pid in self._cgroup_pids())
             return [proc for proc in procs if proc is not None]
+        if self.contained:
+            return self._descendants()
         table = process_table()
         children: dict[int, list[int]] = {}
         for pid, (ppid, _) in table.items():
@@ -289,6 +302,24 @@ class SandboxedProcess:
                 continue
             found[pid] = proc
             stack.extend(children.get(pid, []))
+        return list(found.values())
+
+    def _descendants(self) -> list[psutil.Process]:
+        """The leader and everything below it (a contained program's members)."""
+        found: dict[int, psutil.Process] = {}
+        with self._lock:
+            known = list(self._known)  # an orphan seen before its parent went
+        stack = [self.pid, *known, *self._cgroup_pids()]
+        me = os.getpid()
+        while stack:
+            pid = stack.pop()
+            if pid in found or pid == me:
+                continue
+            proc = self._verified(pid)
+            if proc is None:
+                continue
+            found[pid] = proc
+            stack.extend(children(pid))
         return list(found.values())
 
     def _cgroup_pids(self) -> list[int]:
@@ -440,12 +471,15 @@ class Sandbox:
         merge_output: bool = False,
         stdin: int | None = subprocess.DEVNULL,
         on_output: Callable[[bytes], None] | None = None,
+        contained: bool = False,
     ) -> SandboxedProcess:
         """Start ``cmd`` in ``cwd`` in a new session with the limits applied.
 
         ``merge_output`` sends stderr into the stdout pipe; ``on_output`` is called
         from a reader thread with every chunk read, kept or not, and with ``b""`` once
-        at end of file. Raises OSError if the command cannot be started at all.
+        at end of file. ``contained``: ``cmd`` runs its program in a PID namespace of
+        its own (a jail), so its members are its descendants. Raises OSError if the
+        command cannot be started at all.
         """
         launch = self.prepare(env)
         posix = os.name == "posix"
@@ -463,7 +497,8 @@ class Sandbox:
         except BaseException:
             _remove_cgroup(launch.cgroup)
             raise
-        proc = SandboxedProcess(popen.pid, popen, self.limits, launch, on_output)
+        proc = SandboxedProcess(popen.pid, popen, self.limits, launch, on_output,
+                                contained=contained)
         self._started.add(proc)
         return proc
 
@@ -477,11 +512,11 @@ class Sandbox:
         cgroup = _make_cgroup(token, self.limits) if self._use_cgroup else None
         return Launch(environment, child_setup(self.limits, cgroup), token, cgroup)
 
-    def adopt(self, pid: int, launch: Launch) -> SandboxedProcess:
+    def adopt(self, pid: int, launch: Launch, *, contained: bool = False) -> SandboxedProcess:
         """Watch and, on :meth:`SandboxedProcess.stop`, kill a child started elsewhere
         with ``launch`` in a new session (pexpect's children are). Its output and exit
         status stay with whoever started it."""
-        proc = SandboxedProcess(pid, None, self.limits, launch)
+        proc = SandboxedProcess(pid, None, self.limits, launch, contained=contained)
         self._started.add(proc)
         return proc
 

@@ -1,14 +1,15 @@
 """Threads and descriptors of a program under test, and waiting for them to settle.
 
 Thread and descriptor counts have no event to wait on, so every wait here polls, with a
-deadline, and stops early when the program exits (:func:`poll_until`). Counts include a
-program's children where that is cheap enough to poll (thread ids); the plain thread
-count is the leader's alone, since finding children means reading every process's
-status.
+deadline, and stops early when the program exits (:func:`poll_until`). Thread ids
+include a program's children; the plain thread count is the leader's alone. Children
+are found from the parent's side (:func:`children`), not by reading every process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -45,13 +46,48 @@ def poll_until(
             time.sleep(pause)  # nothing to wait on: the counts have no event
 
 
+def children(pid: int) -> list[int]:
+    """The pids of the children of process ``pid`` now (empty if it is gone).
+
+    On Linux from ``/proc/<pid>/task/<tid>/children``: a few reads, where psutil reads
+    the status of every process on the machine to find the same."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self/task"):
+            return []  # Linux: the process is gone
+        tasks = []
+    except OSError:
+        tasks = []
+    found: list[int] = []
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as listing:
+                found += [int(word) for word in listing.read().split()]
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        except OSError:
+            break  # no such file on this kernel: ask psutil
+    else:
+        if tasks:
+            return found
+    with contextlib.suppress(psutil.Error):
+        return [child.pid for child in psutil.Process(pid).children()]
+    return []
+
+
 def family(pid: int) -> list[psutil.Process]:
     """Process ``pid`` and its descendants now (empty if it is gone)."""
-    try:
-        process = psutil.Process(pid)
-        return [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return []
+    pids, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        pids.append(current)
+        stack += children(current)
+    found = []
+    for each in pids:
+        with contextlib.suppress(psutil.Error):
+            found.append(psutil.Process(each))
+    return found if found and found[0].pid == pid else []
 
 
 def thread_count(pid: int) -> int:
