@@ -1,6 +1,6 @@
-"""Benchmark of batch grading: the same class graded with 1 worker, then with 2.
+"""Benchmark of batch grading: the same class graded with 1 worker, then with the default.
 
-    python scripts/bench_batch.py                  # 100 generated submissions
+    python scripts/bench_batch.py                  # 100 generated submissions, 1 and default jobs
     python scripts/bench_batch.py --count 20 --jobs 1,2,4
 
 Prints the wall time of each run, the speed-up over the first one, and every grade
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from make_submissions import MANIFEST, make_class  # noqa: E402
 
-from grader.batch.parallel import run_batch  # noqa: E402
+from grader.batch.parallel import default_jobs, run_batch  # noqa: E402
 from grader.batch.store import ResultStore  # noqa: E402
 
 TARGET_SECONDS = 180.0  # 100 submissions with the default jobs
@@ -65,7 +65,8 @@ def differences(a: dict, b: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100)
-    parser.add_argument("--jobs", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--jobs", default=f"1,{default_jobs()}",
+                        help="comma-separated worker counts (default: 1 and the default)")
     parser.add_argument("--submissions", type=Path, help="grade this folder instead")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--seed", type=int, default=1)
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ok = not diffs
     by_jobs = {jobs: elapsed for jobs, elapsed, _ in runs}
-    default = os.cpu_count() or 1
+    default = default_jobs()
     if default in by_jobs and n:
         scaled = by_jobs[default] * 100 / n
         print(

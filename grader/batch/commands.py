@@ -136,7 +136,8 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("submissions", metavar="SUBMISSIONS_DIR")
     p.add_argument(
-        "--jobs", "-j", type=int, metavar="N", help="submissions graded at once (default: cores)"
+        "--jobs", "-j", type=int, metavar="N",
+        help="submissions graded at once (default: cores + 1)"
     )
     p.add_argument(
         "--out",

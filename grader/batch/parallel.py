@@ -199,7 +199,16 @@ class BatchSummary:
 
 
 def default_jobs() -> int:
-    return os.cpu_count() or 1
+    """Submissions graded at once: one more than the cores this process may use. A
+    grading waits part of its time (for answers, and for deadlines where a submission is
+    broken), and a third worker on two cores fills those waits: 93% of the CPU busy
+    instead of 82%, a class graded in 15% less time, the same verdicts
+    (docs/bench/GRADING.md)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    return cores + 1
 
 
 def default_grade() -> GradeFn:
