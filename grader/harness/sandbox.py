@@ -279,37 +279,26 @@ class SandboxedProcess:
         if not full and self._cgroup is not None:
             procs = (self._verified(pid) for pid in self._cgroup_pids())
             return [proc for proc in procs if proc is not None]
-        if self.contained:
-            return self._descendants()
-        table = process_table()
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
         with self._lock:
-            known = list(self._known)
-        me = os.getpid()
+            known = list(self._known)  # an orphan seen before its parent went, too
         roots = [self.pid, *known, *self._cgroup_pids()]
+        if self.contained:  # nothing it starts leaves its tree: walk the tree only
+            return self._walk(roots, children)
+        table = process_table()
+        below: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            below.setdefault(ppid, []).append(pid)
         roots += [pid for pid, (_, pgid) in table.items() if pgid == self.pgid]
-        roots += [pid for pid in children.get(me, []) if pid != self.pid and self._tagged(pid)]
-        found: dict[int, psutil.Process] = {}
-        stack = [pid for pid in roots if pid in table]
-        while stack:
-            pid = stack.pop()
-            if pid in found or pid == me:
-                continue
-            proc = self._verified(pid)
-            if proc is None:
-                continue
-            found[pid] = proc
-            stack.extend(children.get(pid, []))
-        return list(found.values())
+        roots += [pid for pid in below.get(os.getpid(), [])
+                  if pid != self.pid and self._tagged(pid)]
+        return self._walk([pid for pid in roots if pid in table],
+                          lambda pid: below.get(pid, []))
 
-    def _descendants(self) -> list[psutil.Process]:
-        """The leader and everything below it (a contained program's members)."""
+    def _walk(self, roots: list[int],
+              children_of: Callable[[int], list[int]]) -> list[psutil.Process]:
+        """``roots`` and everything below them, each verified, the grader left out."""
         found: dict[int, psutil.Process] = {}
-        with self._lock:
-            known = list(self._known)  # an orphan seen before its parent went
-        stack = [self.pid, *known, *self._cgroup_pids()]
+        stack = list(roots)
         me = os.getpid()
         while stack:
             pid = stack.pop()
@@ -319,7 +308,7 @@ class SandboxedProcess:
             if proc is None:
                 continue
             found[pid] = proc
-            stack.extend(children(pid))
+            stack.extend(children_of(pid))
         return list(found.values())
 
     def _cgroup_pids(self) -> list[int]:
