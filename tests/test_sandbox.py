@@ -125,6 +125,42 @@ def test_sigterm_ends_a_program_that_honours_it(box: Sandbox) -> None:
     assert proc.stop(grace=5.0) == -signal.SIGTERM
 
 
+SHOW_SIGNALS = ("for line in open('/proc/self/status'):\n"
+                "    if line.startswith(('SigBlk:', 'SigIgn:')):\n"
+                "        print(*line.replace(':', ' ', 1).split())\n")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_a_program_starts_with_the_signals_the_grader_ignores_or_blocks_at_default(
+        box: Sandbox) -> None:
+    """A grader started with Ctrl-C ignored (``cmd &``) or blocked (some job runners)
+    must not pass that on: the program would never see the signals the checks send."""
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    found: list[SandboxedProcess] = []
+
+    def start_from_a_thread_that_blocks_them() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, wanted)  # this thread only
+        found.append(box.start([sys.executable, "-c", SHOW_SIGNALS], cwd=ROOT,
+                               merge_output=True))
+
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in wanted}
+    try:
+        starter = threading.Thread(target=start_from_a_thread_that_blocks_them)
+        starter.start()
+        starter.join(10.0)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert found, "the program did not start"
+    proc = found[0]
+    assert proc.wait(10.0) == 0, proc.output()
+    masks = dict(line.split() for line in proc.output().splitlines())
+    assert set(masks) == {"SigBlk", "SigIgn"}, proc.output()
+    for name, mask in masks.items():
+        for signum in wanted:
+            assert not int(mask, 16) & (1 << (signum - 1)), f"{signum.name} in {name}"
+
+
 def test_output_is_kept_as_a_tail_and_counted(box: Sandbox) -> None:
     proc = start(box, "floods_output", "server")
     proc.wait(30.0)

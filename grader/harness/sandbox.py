@@ -666,11 +666,13 @@ def child_setup(limits: Limits, cgroup: Path | None = None) -> Callable[[], None
     cpu = getattr(resource, "RLIMIT_CPU", None)
 
     def setup() -> None:
-        # A signal the grader ignores (a batch worker ignores Ctrl-C, which is its
-        # parent's to handle) would stay ignored across exec: start every program with
-        # the defaults, as a shell does, so Ctrl-C and SIGTERM mean what they usually do.
+        # A signal the grader ignores or blocks (a shell's `cmd &` ignores Ctrl-C; some
+        # job runners block it) would stay so across exec, and the program would never
+        # see it: start every program with the defaults, so that Ctrl-C and SIGTERM
+        # mean what they usually do.
         for signum in _DEFAULT_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFAULT_SIGNALS)
         if procs_file is not None:
             with contextlib.suppress(OSError):
                 fd = os.open(procs_file, os.O_WRONLY)
