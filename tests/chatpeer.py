@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
+from grader.harness.signals import send_to_main_thread
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference_solution"
 LAB = ROOT / "lab"
@@ -319,7 +321,8 @@ class ServerProcess:
         return Peer(self.host, self.port, timeout, **options)
 
     def signal(self, signum: int) -> None:
-        os.kill(self.pid, signum)
+        """Send ``signum`` as the grader does: to the main thread, where Python handles it."""
+        send_to_main_thread(self.pid, signum)
 
     def wait(self, timeout: float = DEADLINE) -> int:
         """Wait for the program to exit and for its output to be read; its status."""

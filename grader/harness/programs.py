@@ -40,6 +40,7 @@ from .sandbox import (
     Sandbox,
     SandboxedProcess,
 )
+from .signals import send_to_main_thread
 
 # What one submission program (with everything it starts) may use. A chat server or
 # client needs a few dozen MiB and a few dozen threads; these are far above that.
@@ -152,20 +153,18 @@ class Program:
         return code
 
     def signal(self, signum: int) -> None:
-        """Send ``signum`` to the whole process group (ignored if it is gone); in a
-        jail, to the program and its descendants only, so that bubblewrap passes on
-        the program's own exit status."""
+        """Send ``signum`` to the program and to its descendants in its process group
+        (ignored if they are gone), each to its main thread (see :mod:`.signals`); in a
+        jail, to the program and every descendant, not to bubblewrap, so that
+        bubblewrap passes on the program's own exit status."""
         if self._proc is None:
             return
-        if self.jail is not None:
-            for member in family(self.pid):
-                with contextlib.suppress(psutil.Error):
-                    member.send_signal(signum)
-            return
-        try:
-            os.killpg(self._proc.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
+        members = family(self.pid)
+        if self.jail is None and hasattr(os, "getpgid"):
+            members = [m for m in members if _group_of(m.pid) == self._proc.pid]
+        for member in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                send_to_main_thread(member.pid, signum)
 
     def stop(self, grace: float = GRACE) -> int | None:
         """SIGTERM the process group, then (after ``grace`` seconds at most) kill every
@@ -260,6 +259,13 @@ class Program:
 
     def has_traceback(self) -> bool:
         return "Traceback (most recent call last)" in self.output()
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def jailed_program(leader: int, deadline: float) -> int | None:
