@@ -161,6 +161,20 @@ def test_a_program_starts_with_the_signals_the_grader_ignores_or_blocks_at_defau
             assert not int(mask, 16) & (1 << (signum - 1)), f"{signum.name} in {name}"
 
 
+def test_a_clock_change_does_not_hide_a_member(box: Sandbox, monkeypatch) -> None:
+    """A process is told from a later one with its pid by its start time since boot:
+    when NTP moves the clock, the wall-clock start time moves too, and a member taken for
+    a stranger would be neither watched nor stopped."""
+    linux = pytest.importorskip("psutil._pslinux")  # where psutil reads the boot time
+    proc = start(box, "never_listens", "server")
+    assert [member.pid for member in proc.members()] == [proc.pid]
+    shifted = linux.boot_time() + 2.0
+    monkeypatch.setattr(linux, "boot_time", lambda: shifted)
+    assert [member.pid for member in proc.members()] == [proc.pid]
+    assert proc.stop(grace=5.0) == -signal.SIGTERM
+    assert proc.survivors() == []
+
+
 def test_output_is_kept_as_a_tail_and_counted(box: Sandbox) -> None:
     proc = start(box, "floods_output", "server")
     proc.wait(30.0)

@@ -81,18 +81,20 @@ class Descendants:
     grader writes its result; it returns what it stopped, in words.
     """
 
-    before: set[tuple[int, float]] = field(default_factory=set)
+    # psutil compares processes by pid and start time since boot, which no clock change
+    # moves (create_time() would: it adds the boot time, as the wall clock now puts it).
+    before: set[psutil.Process] = field(default_factory=set)
 
     @classmethod
     def snapshot(cls) -> Descendants:
-        return cls({_identity(p) for p in _children(psutil.Process())})
+        return cls(set(_children(psutil.Process())))
 
     def new(self, spare: set[int] = frozenset()) -> list[psutil.Process]:
         """Descendants started since the snapshot (not those of earlier ones, nor the
         children ``spare`` names, nor theirs)."""
         found = []
         stack = [p for p in _direct(psutil.Process())
-                 if _identity(p) not in self.before and p.pid not in spare]
+                 if p not in self.before and p.pid not in spare]
         while stack:
             proc = stack.pop()
             found.append(proc)
@@ -135,11 +137,6 @@ def _stop(find, timeout: float, keep: set[int] = frozenset()) -> list[str]:  # n
     return list(stopped.values())
 
 
-def _identity(proc: psutil.Process) -> tuple[int, float]:
-    try:
-        return proc.pid, proc.create_time()
-    except psutil.Error:
-        return proc.pid, 0.0
 
 
 def _direct(proc: psutil.Process) -> list[psutil.Process]:

@@ -148,7 +148,9 @@ class SandboxedProcess:
         self._on_output = on_output
         self._lock = threading.Lock()
         self._limit: str | None = None
-        self._known: dict[int, float] = {}  # pid -> create_time, every member ever seen
+        # Every member ever seen, by pid. psutil tells two processes with one pid apart by
+        # their start time since boot, which, unlike create_time(), no clock change moves.
+        self._known: dict[int, psutil.Process] = {}
         self._tails = {name: OutputTail(limits.output_kept) for name in ("stdout", "stderr")}
         self._done = threading.Event()
         self._readers = [
@@ -340,15 +342,14 @@ class SandboxedProcess:
         """The process ``pid`` unless it is gone or is a new process reusing a known pid."""
         try:
             proc = psutil.Process(pid)
-            created = proc.create_time()
         except psutil.Error:
             return None
         with self._lock:
-            seen = self._known.setdefault(pid, created)
-            if seen != created:  # the pid was reused by an unrelated process
+            seen = self._known.setdefault(pid, proc)
+            if seen != proc:  # the pid was reused by an unrelated process
                 if pid == self.pid or not self._tagged(pid):
                     return None
-                self._known[pid] = created
+                self._known[pid] = proc
         return proc
 
     # -- signals -------------------------------------------------------------------
