@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import psutil
 
 from ..messages import L_, sentences
-from ..probes.counts import family
+from ..probes.counts import children, family
 from ..streams import LineSplitter, OutputTail
 from .isolation import Jail
 from .sandbox import (
@@ -273,11 +273,10 @@ def jailed_program(leader: int, deadline: float) -> int | None:
     for the PID namespace, which starts the program. None if it is not there by
     ``deadline`` (it exited, or bubblewrap failed)."""
     while True:
-        with contextlib.suppress(psutil.Error):
-            for init in psutil.Process(leader).children():
-                programs = init.children()
-                if programs:
-                    return programs[0].pid
+        for init in children(leader):
+            programs = children(init)
+            if programs:
+                return programs[0]
         if time.monotonic() >= deadline or not psutil.pid_exists(leader):
             return None
         time.sleep(0.005)  # bubblewrap is setting up the namespaces: a few ms

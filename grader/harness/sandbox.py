@@ -49,6 +49,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -407,36 +408,52 @@ class SandboxedProcess:
     def _watch(self) -> None:
         """Count threads, processes and memory of all members until the program is gone."""
         while not self._done.wait(POLL_SECONDS):
-            members = [proc for proc in self.members(full=False) if _running(proc)]
-            if not members:
+            usage = [each for each in map(_usage, self.members(full=False)) if each is not None]
+            if not usage:
                 self._remove_cgroup()
                 return
-            reason = self._over_limit(members)
+            reason = self._over_limit(usage)
             if reason is not None:
                 self._flag(reason)
                 self.kill_tree()
                 return
 
-    def _over_limit(self, members: list[psutil.Process]) -> str | None:
+    def _over_limit(self, usage: list[Usage]) -> str | None:
+        """The limit the members together exceed, given each one's :class:`Usage`."""
         limits = self.limits
         if self._cgroup_refused():
             return THREAD_LIMIT
-        threads = rss = largest = 0
-        for proc in members:
-            with contextlib.suppress(psutil.Error), proc.oneshot():
-                threads += proc.num_threads()
-                memory = proc.memory_info()
-                rss += memory.rss
-                largest = max(largest, memory.vms)
-        if limits.threads is not None and threads > limits.threads:
+        if limits.threads is not None and sum(u.threads for u in usage) > limits.threads:
             return THREAD_LIMIT
-        if limits.processes is not None and len(members) > limits.processes:
+        if limits.processes is not None and len(usage) > limits.processes:
             return PROCESS_LIMIT
         # The second test catches a program that keeps retrying at its RLIMIT_AS.
         if limits.memory is not None and (
-            rss > limits.memory or largest > limits.memory - AS_MARGIN
+            sum(u.rss for u in usage) > limits.memory
+            or max(u.vms for u in usage) > limits.memory - AS_MARGIN
         ):
             return MEMORY_LIMIT
+        return None
+
+
+class Usage(NamedTuple):
+    """What one running member uses, as the watchdog counts it."""
+
+    threads: int
+    rss: int
+    vms: int
+
+
+def _usage(proc: psutil.Process) -> Usage | None:
+    """The :class:`Usage` of a member, or None if it has ended (a zombie too). One look
+    at ``/proc`` per file, shared by all three figures and the status (``oneshot``)."""
+    try:
+        with proc.oneshot():
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            memory = proc.memory_info()
+            return Usage(proc.num_threads(), memory.rss, memory.vms)
+    except psutil.Error:
         return None
 
 

@@ -2,8 +2,8 @@
 
 Thread and descriptor counts have no event to wait on, so every wait here polls, with a
 deadline, and stops early when the program exits (:func:`poll_until`). Thread ids
-include a program's children; the plain thread count is the leader's alone.
-:func:`children` reads a process's children from its side, not every process's status.
+include a program's children; the plain thread count is the leader's alone. Children
+are found from the parent's side (:func:`children`), not by reading every process.
 """
 
 from __future__ import annotations
@@ -78,11 +78,16 @@ def children(pid: int) -> list[int]:
 
 def family(pid: int) -> list[psutil.Process]:
     """Process ``pid`` and its descendants now (empty if it is gone)."""
-    try:
-        process = psutil.Process(pid)
-        return [process, *process.children(recursive=True)]
-    except psutil.Error:
-        return []
+    pids, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        pids.append(current)
+        stack += children(current)
+    found = []
+    for each in pids:
+        with contextlib.suppress(psutil.Error):
+            found.append(psutil.Process(each))
+    return found if found and found[0].pid == pid else []
 
 
 def thread_count(pid: int) -> int:
