@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -95,3 +96,35 @@ def test_length_prefixed_messages(pair) -> None:
 def test_an_unknown_framing_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown framing 'lines'"):
         Peer("ana", Transcript(), TIMING, framing="lines")
+
+
+def test_a_half_close_ends_the_stream_even_with_lines_unread(pair) -> None:
+    """What the server sends just before a client leaves may still be unread: a close
+    would then reset the connection (the server's recv() raises), a half-close ends the
+    stream (recv() returns b'', as a correct server expects) and keeps receiving."""
+    ours, theirs = pair
+    ana = peer(ours, "newline")
+    theirs.sendall(b"*** cid joined the chat\n")
+    assert poll_readable(ours)
+    ana.half_close()
+    theirs.settimeout(10)
+    assert theirs.recv(4096) == b""  # the end of the stream, not ConnectionResetError
+    theirs.sendall(b"*** bob left the chat\n")  # still taken in: no reset comes back
+    assert ana.expect_line("*** cid joined the chat") == "*** cid joined the chat"
+    assert ana.expect_line("*** bob left the chat") == "*** bob left the chat"
+
+
+def test_a_close_with_lines_unread_would_reset(pair) -> None:
+    """Why the half-close: the kernel answers a close with unread data with a reset."""
+    ours, theirs = pair
+    theirs.sendall(b"*** cid joined the chat\n")
+    assert poll_readable(ours)
+    ours.close()
+    theirs.settimeout(10)
+    with pytest.raises(ConnectionResetError):
+        theirs.recv(4096)
+
+
+def poll_readable(sock: socket.socket) -> bool:
+    """Event: data has arrived on ``sock`` (unread), within 10 s."""
+    return bool(select.select([sock], [], [], 10)[0])

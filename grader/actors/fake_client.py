@@ -528,6 +528,20 @@ class Peer:
         self.sock.close()
         self.eof = "reset"
 
+    def half_close(self) -> None:
+        """End our side as :meth:`close` does (the server reads the end of the stream)
+        but go on receiving. What the server sends afterwards then arrives, where after
+        a close it would be answered with a reset, and a reset ends the server's reading
+        thread whatever that thread does with the end of the stream."""
+        if self.sock is None or self.sock.fileno() == -1 or self.eof:
+            return
+        self.transcript.add(self.name, "closed", L_("its side of the connection (FIN);"
+                                                    " it still receives"))
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # already gone: the server has seen the end anyway
+
     def close(self, *, log: bool = True) -> None:
         if self.sock is None:
             return

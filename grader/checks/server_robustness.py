@@ -248,7 +248,9 @@ def no_busy_loop(ctx: Context) -> None:
     ana, bob, cid = (ctx.register(nick) for nick in ("ana", "bob", "cid"))
     clients = thread_ids(program.pid) - base  # the threads that serve them, if any
     port, since = ana.local_port, program.line_count()
-    ana.close()
+    # Half-closed: a join notice still on its way to ana would otherwise come back as a
+    # reset, and a reset stops a thread that spins on recv() == b'' before it is measured.
+    ana.half_close()
     # Barrier: a thread of the server has ended (ana's), or the server logged ana's leave
     # (no thread per client), or the soft deadline passed.
     deadline = time.monotonic() + ctx.timing.soft
