@@ -5,9 +5,10 @@ it. CPython runs signal handlers in the main thread only, and a main thread bloc
 ``accept()`` or ``recv()`` is not woken when another thread takes the signal: the handler
 (``KeyboardInterrupt`` on Ctrl-C) waits for the next connection. Measured on the 2-core
 machine with a Python program whose main thread waits in ``accept()`` beside three
-threads waiting in ``recv()``: ``kill()`` left one signal in 7,000 to 25,000 unhandled
-under load, so a correct server now and then failed a shutdown check. ``tgkill()``
-aimed at the main thread interrupts its system call every time (0 in 30,000).
+threads waiting in ``recv()``, signals sent back to back under load: ``kill()`` left one
+signal in 7,000 to 25,000 unhandled, enough for a correct server to fail a shutdown
+check now and then. ``tgkill()`` aimed at the main thread interrupts its system call
+every time (0 in 30,000).
 
 A program whose main thread blocks the signal (one that waits for signals in a thread of
 its own, as many C programs do) gets it as ``kill()`` sends it: aimed at the main thread,
