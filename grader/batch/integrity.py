@@ -137,8 +137,6 @@ def _stop(find, timeout: float, keep: set[int] = frozenset()) -> list[str]:  # n
     return list(stopped.values())
 
 
-
-
 def _direct(proc: psutil.Process) -> list[psutil.Process]:
     """The children of ``proc``. On Linux from ``/proc/<pid>/task/*/children`` (a few
     small reads), not a scan of every process on the machine as psutil does."""
