@@ -422,9 +422,12 @@ def client(proto: Proto, port: int, nick: str) -> Iterator[Program]:
 
 
 def join(proto: Proto, port: int, nick: str, *, slow: bool = False,
-         wire: Wire | None = None) -> Wire:
+         wire: Wire | None = None, srv: Program | None = None) -> Wire:
     """Connect and register ``nick`` the profile's way; wait for what the newcomer gets
-    (its own join notice, its welcome). ``wire``: connected already, greeting read."""
+    (its own join notice, its welcome). ``wire``: connected already, greeting read.
+    With ``srv``, also wait for the server's log of this registration, where the
+    profile has one: without a welcome, or with one sent before the newcomer is added,
+    nothing else says the server has taken the nickname before the next client comes."""
     greeted = wire is not None
     wire = wire or Wire.connect(proto, port, slow=slow)
     greeting = proto.key("handshake", "greeting")
@@ -436,15 +439,21 @@ def join(proto: Proto, port: int, nick: str, *, slow: bool = False,
         wire.expect(proto.line("joined", nick=nick))
     if proto.key("handshake", "welcome"):
         wire.expect(proto.line("welcome", nick=nick))
+    logged = proto.key("log", "join")
+    if srv is not None and "{nick}" in logged and "{port}" in logged:
+        srv.wait_text(re.escape(logged).replace(re.escape("{nick}"), re.escape(nick))
+                      .replace(re.escape("{ip}"), re.escape("127.0.0.1"))
+                      .replace(re.escape("{port}"), str(wire.sock.getsockname()[1])))
     return wire
 
 
-def room(proto: Proto, port: int, *nicks: str) -> list[Wire]:
+def room(proto: Proto, port: int, *nicks: str, srv: Program | None = None) -> list[Wire]:
     """Register ``nicks`` one by one; each is seen by those before it (its join notice,
-    or, without one, a line it says), so the server has taken it before the next."""
+    or, without one, a line it says), so the server has taken it before the next. The
+    first has nobody to see it: ``srv``'s log says it (see :func:`join`)."""
     wires: list[Wire] = []
     for nick in nicks:
-        wire = join(proto, port, nick)
+        wire = join(proto, port, nick, srv=srv)
         if proto.key("chat", "joined"):
             for other in wires:
                 other.expect(proto.line("joined", nick=nick))
@@ -707,7 +716,7 @@ def test_nick_token_spin_server() -> None:
         slow.close()
     with server(proto) as (srv, port):
         base = srv.threads()
-        ana, bob, cid = room(proto, port, "ana", "bob", "cid")
+        ana, bob, cid = room(proto, port, "ana", "bob", "cid", srv=srv)
         # A reset is announced (recv() raises, the except branch cleans up) ...
         cid.reset()
         for other in (ana, bob):
@@ -745,7 +754,7 @@ def test_nick_token_ok_server() -> None:
         base = srv.threads()
         silent = Wire.connect(proto, port)  # never answers NICK: blocks nobody
         silent.expect_raw(b"NICK")
-        ana, bob = room(proto, port, "ana", "bob")
+        ana, bob = room(proto, port, "ana", "bob", srv=srv)
         srv.wait_text(r"Connected with 127\.0\.0\.1:\d+ as ana")
         say(proto, ana, "ana", "olá bob ✓", [bob])
         say(proto, bob, "bob", "hi ana", [ana])
@@ -785,7 +794,7 @@ def test_nickname_kv_server() -> None:
     proto = Proto.of("nickname_kv")
     with server(proto) as (srv, port):
         base = srv.threads()
-        ana, bob = room(proto, port, "ana", "bob")
+        ana, bob = room(proto, port, "ana", "bob", srv=srv)
         srv.wait_text(r"bob conectou de 127\.0\.0\.1:\d+")
         ana.send("mensagem=oi bob, ação ✓")
         bob.expect("ana: oi bob, ação ✓")
@@ -830,7 +839,7 @@ def test_stdin_sair_server() -> None:
         base = srv.threads()
         ana = join(proto, port, "ana")
         srv.wait_text(r"ana entrou \(127\.0\.0\.1:\d+\)")  # no welcome: the log says it
-        bob, cid = room(proto, port, "bob", "cid")
+        bob, cid = room(proto, port, "bob", "cid", srv=srv)
         for nick in ("bob", "cid"):
             ana.expect(f"{nick} entrou")
         say(proto, ana, "ana", "olá, ação ✓", [bob, cid])
@@ -909,7 +918,7 @@ def test_from_all_server() -> None:
         base = srv.threads()
         silent = Wire.connect(proto, port)  # connected, never answers USERNAME
         silent.expect_raw(b"USERNAME\n")
-        zed, ana, bob = room(proto, port, "Zed", "ana", "bob")
+        zed, ana, bob = room(proto, port, "Zed", "ana", "bob", srv=srv)
         srv.wait_text(r"\[\+\] Zed 127\.0\.0\.1:\d+")
         say(proto, ana, "ana", "olá, ação ✓", [zed, bob])
         say(proto, bob, "bob", "hi", [zed, ana])  # ana's next line: no echo came first
@@ -977,7 +986,7 @@ def test_assigned_names_server() -> None:
     with server(proto) as (srv, port):
         base = srv.threads()
         # Names are given in the order the server accepts connections.
-        u1, u2, u3 = room(proto, port, "user1", "user2", "user3")
+        u1, u2, u3 = room(proto, port, "user1", "user2", "user3", srv=srv)
         srv.wait_text(r"user3 connected from 127\.0\.0\.1:\d+")
         say(proto, u1, "user1", "hi: there,  two spaces", [u2, u3])
         say(proto, u2, "user2", "olá ✓", [u1, u3])  # u1's next message: no echo first
@@ -1122,7 +1131,7 @@ def test_crash_on_reset_server() -> None:
         ana.expect_raw(b"Digite seu nome: ")
         join(proto, port, "ana", wire=ana)
         silent.expect("ana entrou na sala")
-        bob, cid = room(proto, port, "bob", "cid")
+        bob, cid = room(proto, port, "bob", "cid", srv=srv)
         for nick in ("bob", "cid"):
             for other in (silent, ana):
                 other.expect(f"{nick} entrou na sala")
@@ -1142,7 +1151,7 @@ def test_crash_on_reset_server() -> None:
         assert (chat_freezes(proto, ana, "ana", [silent]) or 0) > 10
         slow.close()
     with server(proto) as (srv, port):
-        ana, bob = room(proto, port, "ana", "bob")
+        ana, bob = room(proto, port, "ana", "bob", srv=srv)
         bob.reset()
         srv.wait_text("ConnectionResetError")  # bob's thread died, bob is still listed
         ana.nothing()  # and no leave is announced
@@ -1170,7 +1179,7 @@ def test_leaky_threads_server() -> None:
     proto = Proto.of("leaky_threads")
     with server(proto) as (srv, port):
         base = srv.threads()
-        ana, bob = room(proto, port, "ana", "bob")
+        ana, bob = room(proto, port, "ana", "bob", srv=srv)
         srv.wait_text(r"join bob 127\.0\.0\.1:\d+")
         say(proto, ana, "ana", "olá, ação ✓", [bob])
         say(proto, bob, "bob", "hi", [ana])  # ana's next message: no echo first
