@@ -10,6 +10,7 @@ loopback of its own where the grader can make one.
 
 from __future__ import annotations
 
+import shutil
 import time
 import tomllib
 from pathlib import Path
@@ -105,3 +106,25 @@ def test_planted_defects_fail_with_words_for_a_student(name: str) -> None:
             message = failure.message
             assert len(message) > 30 and "PROTOCOL.md" not in message, (check_id, message)
             assert "KeyError" not in message and "Traceback" not in message, message
+
+
+def test_a_named_connection_that_never_registers_may_be_announced_late(tmp_path: Path) -> None:
+    """Where the server names connections, the silent connection of server.concurrent
+    is a member: its join notice may reach a client that came after it. Here it always
+    does (user1's arrival is announced once user2 is in); the check passes it over."""
+    folder = tmp_path / "late_user1"
+    shutil.copytree(FOREIGN / "assigned_names", folder)
+    server = folder / "server.py"
+    source = server.read_text()
+    announce = '    send_all(f"{name} joined")\n'
+    added = '        clients[sock] = (name, outbox)\n'
+    assert source.count(announce) == 1 and source.count(added) == 1
+    source = source.replace(announce, '    if name != "user1":\n    ' + announce)
+    source = source.replace(added, added + '    if name == "user2":\n'
+                                           '        send_all("user1 joined", but=sock)\n'
+                                           '        outbox.put(b"user1 joined")\n')
+    server.write_text(source)
+    result = api.grade(folder, profile=folder / "profile.toml", only="server.concurrent")
+    concurrent = {c.id: c for c in result.checks}["server.concurrent"]
+    assert concurrent.status is Status.PASSED, _said(concurrent)
+    assert any("user1 joined" in entry.text for entry in concurrent.transcript)
