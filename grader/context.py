@@ -294,9 +294,9 @@ class Context:
             # Another course's server may welcome a client before it adds it to the room
             # (chatlab's may not: §2); its join log line is the surest sign it is in.
             # A server that never prints it is server.log_lines' business.
-            program.wait_line(
+            program.wait_text(
                 log_pattern(self.profile.log_join, nick=self.real_name(nick), ip=HOST,
-                            port=peer.local_port),
+                            port=peer.local_port, loose=True),
                 time.monotonic() + self.timing.soft, since=since)
         self.registered.append(nick)
         return peer

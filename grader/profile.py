@@ -262,14 +262,24 @@ class Profile:
 
 
 def log_pattern(template: str, *, nick: str | None = None, ip: str | None = None,
-                port: int | None = None) -> str:
+                port: int | None = None, loose: bool = False) -> str:
     """A regex for a server log line like ``[join] {nick} {ip}:{port}``: each field
     given must be exactly that, the others any word; a port not given is captured
-    (group 1), which tells the connections apart."""
+    (group 1), which tells the connections apart.
+
+    ``loose``: the words of the line may have anything between them, newlines too.
+    ``print(a, b)`` writes ``a``, the space and ``b`` one by one, so two threads that
+    print at once mix their lines word by word; search the output, not one line."""
+    if loose:
+        words = [("(?<!\\d)" if word.startswith("{port}") else "")  # 5555, not 15555
+                 + log_pattern(word, nick=nick, ip=ip, port=port) for word in template.split()]
+        return r"[\s\S]*?".join(words)
     pattern = re.escape(template)
     for key, value, anything in (("nick", nick, r"\S+"), ("ip", ip, r"\S+"),
                                  ("port", port, r"(\d+)")):
         exact = None if value is None else re.escape(str(value))
+        if exact and key == "port":
+            exact += r"(?!\d)"  # 4444, not 44445
         pattern = pattern.replace(re.escape("{" + key + "}"), exact or anything)
     return pattern
 

@@ -246,6 +246,28 @@ class Program:
                     return None
                 self._cond.wait(min(remaining, 0.1))
 
+    def wait_text(
+        self, pattern: str | re.Pattern[str], deadline: float, since: int = 0
+    ) -> re.Match[str] | None:
+        """Like :meth:`wait_line`, but ``pattern`` is searched in all the lines from
+        number ``since`` on, joined by newlines (for a log line that two threads' prints
+        may have mixed with another)."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        with self._cond:
+            seen = -1
+            while True:
+                count = self._dropped_lines + len(self._lines)
+                if count != seen:
+                    seen = count
+                    start = max(0, since - self._dropped_lines)
+                    found = regex.search("\n".join(self._lines[start:]))
+                    if found:
+                        return found
+                remaining = deadline - time.monotonic()
+                if self._eof or remaining <= 0:
+                    return None
+                self._cond.wait(min(remaining, 0.1))
+
     def wait_output_end(self, deadline: float) -> bool:
         """Wait until everything the program printed has been read (its output ended);
         False if it had not by the monotonic ``deadline``."""
