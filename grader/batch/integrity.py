@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psutil
 
+from ..probes.counts import children
 from .store import write_atomic
 
 
@@ -138,30 +139,12 @@ def _stop(find, timeout: float, keep: set[int] = frozenset()) -> list[str]:  # n
 
 
 def _direct(proc: psutil.Process) -> list[psutil.Process]:
-    """The children of ``proc``. On Linux from ``/proc/<pid>/task/*/children`` (a few
-    small reads), not a scan of every process on the machine as psutil does."""
-    try:
-        tasks = os.listdir(f"/proc/{proc.pid}/task")
-        pids: set[int] = set()
-        for task in tasks:
-            with open(f"/proc/{proc.pid}/task/{task}/children", "rb") as f:
-                pids.update(int(word) for word in f.read().split())
-    except FileNotFoundError:
-        return [] if not psutil.pid_exists(proc.pid) else _direct_scan(proc)
-    except (OSError, ValueError):  # no /proc, or a kernel without the children files
-        return _direct_scan(proc)
+    """The children of ``proc`` (see :func:`grader.probes.counts.children`)."""
     found = []
-    for pid in sorted(pids):
+    for pid in sorted(set(children(proc.pid))):
         with contextlib.suppress(psutil.Error):
             found.append(psutil.Process(pid))
     return found
-
-
-def _direct_scan(proc: psutil.Process) -> list[psutil.Process]:
-    try:
-        return proc.children()
-    except psutil.Error:
-        return []
 
 
 def _children(proc: psutil.Process) -> list[psutil.Process]:
