@@ -20,7 +20,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import psutil
 
@@ -231,19 +231,20 @@ class Program:
         """The first line (number ``since`` or later) matching ``pattern``, waiting until
         the monotonic ``deadline``; None if it did not come or the output ended."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        index = since
-
-        def find() -> re.Match[str] | None:  # in the lines not looked at yet
-            nonlocal index
-            while index < self._dropped_lines + len(self._lines):
-                pos = index - self._dropped_lines
-                found = regex.search(self._lines[pos]) if pos >= 0 else None
-                if found:
-                    return found
-                index += 1
-            return None
-
-        return self._wait_for(find, deadline)
+        with self._cond:
+            index = since
+            while True:
+                while index < self._dropped_lines + len(self._lines):
+                    pos = index - self._dropped_lines
+                    if pos >= 0:
+                        found = regex.search(self._lines[pos])
+                        if found:
+                            return found
+                    index += 1
+                remaining = deadline - time.monotonic()
+                if self._eof or remaining <= 0:
+                    return None
+                self._cond.wait(min(remaining, 0.1))
 
     def wait_text(
         self, pattern: str | re.Pattern[str], deadline: float, since: int = 0
@@ -252,22 +253,16 @@ class Program:
         number ``since`` on, joined by newlines (for a log line that two threads' prints
         may have mixed with another)."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-
-        def find() -> re.Match[str] | None:
-            start = max(0, since - self._dropped_lines)
-            return regex.search("\n".join(self._lines[start:]))
-
-        return self._wait_for(find, deadline)
-
-    def _wait_for(self, find: Callable[[], re.Match[str] | None],
-                  deadline: float) -> re.Match[str] | None:
-        """``find()`` (called with the output's lock held) each time lines may have come,
-        until it finds something, the output ends or the monotonic ``deadline`` passes."""
         with self._cond:
+            seen = -1
             while True:
-                found = find()
-                if found:
-                    return found
+                count = self._dropped_lines + len(self._lines)
+                if count != seen:
+                    seen = count
+                    start = max(0, since - self._dropped_lines)
+                    found = regex.search("\n".join(self._lines[start:]))
+                    if found:
+                        return found
                 remaining = deadline - time.monotonic()
                 if self._eof or remaining <= 0:
                     return None
