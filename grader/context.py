@@ -11,8 +11,9 @@ A check is a plain function of a :class:`Context`::
 Each check gets its own context and its own clients: checks never see each other's
 clients. A check may get a server an earlier check passed on (see :mod:`grader.harness.servers`);
 one that must not (it measures the server's threads, CPU or whole output) is declared
-with ``own_server=True``. Everything started through the context is stopped when the
-check ends, except a server handed back to the pool.
+with ``own_server=True``. Likewise a client check may get the client program an earlier
+one passed with (see :mod:`grader.actors.client_pool`). Everything started through the
+context is stopped when the check ends, except a server or a client handed back.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .actors.client_pool import ClientPool, HeldClient
 from .actors.fake_client import Peer
 from .actors.fake_server import FakeServer
 from .actors.student_client import ClientSession
@@ -65,6 +67,9 @@ class Context:
         pool: ServerPool | None = None,
         reaper: Reaper | None = None,
         share: bool = False,
+        clients: ClientPool | None = None,
+        share_client: bool = False,
+        from_pool: bool = True,
     ) -> None:
         self.submission = submission
         self.profile = profile
@@ -73,6 +78,11 @@ class Context:
         self._pool = pool
         self._reaper = reaper
         self._share = share  # may take a server that served earlier checks
+        self._from_pool = from_pool  # False: start its own server, but it may go back
+        self._client_pool = clients
+        self._share_client = share_client  # may take a client that served earlier checks
+        self._held: HeldClient | None = None  # the client to hand on if the check passes
+        self.shared_client = False  # the check runs on a client that served earlier ones
         self._servers: list[Server] = []
         self._peers: list[Peer] = []
         self._clients: list[ClientSession] = []
@@ -110,7 +120,8 @@ class Context:
     def server(self) -> Server:
         """This check's server, started on first use."""
         if self._server is None:
-            pooled = self._pool.get(self._share) if self._pool is not None else None
+            pooled = (self._pool.get(self._share)
+                      if self._pool is not None and self._from_pool else None)
             if pooled is not None:
                 pooled.taken()
                 command = shlex.join(pooled.program.argv)
@@ -471,6 +482,49 @@ class Context:
                     break
                 session.type_line(answer.format(host=HOST, port=port, nick=nick or ""))
         return session
+
+    def held_client(self, nick: str, *, typed: bool = False
+                    ) -> tuple[ClientSession, Peer] | None:
+        """A client an earlier check passed with, welcomed as ``nick`` and waiting for
+        input, with its connection to the fake server; None: start one. ``typed``: the
+        check types before it looks at anything, so a client typed into will do."""
+        if self._client_pool is None or not self._share_client:
+            return None
+        self._check_open()
+        held = self._client_pool.get(nick, typed=typed)
+        if held is None:
+            return None
+        held.hand_to(self.transcript, self.timing)
+        self.transcript.add("grader", "reused", L_(
+            "{command} (running since an earlier check, which left it waiting for input)",
+            command=held.session.command))
+        with self._lock:
+            self._clients.append(held.session)
+            self._fakes.append(held.fake)
+        self._held, self.shared_client = held, True
+        if self.closed:
+            self.cleanup()
+            self._check_open()
+        return held.session, held.conn
+
+    def offer_client(self, client: ClientSession, fake: FakeServer, conn: Peer,
+                     nick: str) -> None:
+        """Note that ``client``, just welcomed as ``nick``, may serve later checks."""
+        if self._client_pool is not None:
+            self._held = HeldClient(client, fake, conn, nick)
+
+    def keep_client(self) -> HeldClient | None:
+        """Take this check's client out of :meth:`cleanup`'s hands, to give it back to
+        the pool; None if there is none to give."""
+        held = self._held
+        if held is None:
+            return None
+        with self._lock:
+            if held.session not in self._clients or held.fake not in self._fakes:
+                return None
+            self._clients.remove(held.session)
+            self._fakes.remove(held.fake)
+        return held
 
     def accept(self, fake: FakeServer, client: ClientSession) -> Peer:
         """The client's connection to the fake server; a client that exits first is

@@ -3,9 +3,10 @@
 Checks run in worker threads, each as soon as the checks it depends on have finished;
 a check whose dependency did not pass is skipped with the reason. A check the protocol
 profile cannot express is not applicable, with its reason, before any of that. A check may run on a
-server that earlier checks passed on (:mod:`grader.harness.servers`); if it fails there, it is
-run again on a fresh server and that verdict is the one reported, so sharing servers
-saves process starts and never changes a grade. A check marked
+server that earlier checks passed on (:mod:`grader.harness.servers`), and a client check on
+the client program an earlier one passed with (:mod:`grader.actors.client_pool`); if it
+fails there, it is run again on a fresh server or client and that verdict is the one
+reported, so sharing saves process starts and never changes a grade. A check marked
 ``alone`` (it measures CPU time or resources) runs while nothing else runs. Every wait
 inside a check has its own deadline; on top of that the runner gives each check a budget
 and, past it, tears the check's processes and sockets down, which unblocks it.
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from . import tracebacks
+from .actors.client_pool import ClientPool
 from .actors.fake_client import Closed
 from .context import Context, ServerPool, Submission
 from .failures import CheckFailure, Crashed, Missing, NotApplicable
@@ -81,25 +83,30 @@ def _skip_reason(spec: CheckSpec, results: dict[str, CheckResult],
 def run_one(
     spec: CheckSpec, submission: Submission, profile: Profile, timing: Timing,
     pool: ServerPool | None = None, reaper: Reaper | None = None,
-    live: set[Context] | None = None,
+    live: set[Context] | None = None, clients: ClientPool | None = None,
 ) -> CheckResult:
     """Run one check in the calling thread and return its result (never raises)."""
-    result, shared = _attempt(spec, submission, profile, timing, pool, reaper, live, share=True)
-    if shared and result.status is Status.FAILED and pool is not None:
-        # What failed on a shared server may be a trace of an earlier check: only a
-        # fresh server's verdict counts, and the checks still to come get fresh ones.
-        pool.stop_sharing()
-        result, _ = _attempt(spec, submission, profile, timing, pool, reaper, live,
+    result, ctx = _attempt(spec, submission, profile, timing, pool, reaper, live, clients,
+                           share=True)
+    if result.status is Status.FAILED and (ctx.shared_server or ctx.shared_client):
+        # What failed on a shared server or client may be a trace of an earlier check:
+        # only a fresh one's verdict counts, and the checks still to come get fresh ones.
+        if ctx.shared_server and pool is not None:
+            pool.stop_sharing()
+        if ctx.shared_client and clients is not None:
+            clients.stop_sharing()
+        result, _ = _attempt(spec, submission, profile, timing, pool, reaper, live, clients,
                              share=False)
     return result
 
 
 def _attempt(
     spec: CheckSpec, submission: Submission, profile: Profile, timing: Timing,
-    pool: ServerPool | None, reaper: Reaper | None, live: set[Context] | None, *,
-    share: bool,
-) -> tuple[CheckResult, bool]:
-    """One run of ``spec``: its result, and whether it ran on a shared server."""
+    pool: ServerPool | None, reaper: Reaper | None, live: set[Context] | None,
+    clients: ClientPool | None, *, share: bool,
+) -> tuple[CheckResult, Context]:
+    """One run of ``spec``: its result, and its context (which says whether it ran on
+    a shared server or client)."""
     result = CheckResult(
         id=spec.id, title=spec.title, level=spec.level, step=spec.step,
         status=Status.PASSED, max_points=spec.points, hint=spec.hint,
@@ -107,9 +114,12 @@ def _attempt(
     why = _not_applicable(spec, profile)
     if why:
         result.status, result.reason, result.points = Status.NOT_APPLICABLE, why, 0.0
-        return result, False
+        return result, Context(submission, profile, timing)
     ctx = Context(submission, profile, timing, pool=pool, reaper=reaper,
-                  share=share and not spec.own_server)
+                  share=share and not spec.own_server, clients=clients, share_client=share,
+                  # The first check starts the server itself (the pool is not started
+                  # before the server is known to start) and hands it on if it passes.
+                  from_pool=spec.id != POOL_AFTER)
     if live is not None:
         live.add(ctx)  # so an interrupted run can still stop what this check started
     start = time.monotonic()
@@ -126,7 +136,7 @@ def _attempt(
                                     " was stopped: the program was too slow or stopped"
                                     " responding.", seconds=timing.of(BUDGET))
     result.duration = round(time.monotonic() - start, 3)
-    kept = None
+    kept, kept_client = None, None
     try:
         if result.status is Status.FAILED:
             # A thread that died prints its traceback after its connection closed:
@@ -137,17 +147,20 @@ def _attempt(
                               crash_deadline=now + timing.of(CRASH_SETTLE))
             result.program_output = ctx.program_output()
             _explain(result)
-        elif result.status is Status.PASSED and not spec.own_server:
-            kept = ctx.keep_server()
+        elif result.status is Status.PASSED:
+            kept = None if spec.own_server else ctx.keep_server()
+            kept_client = ctx.keep_client()
     finally:
         ctx.cleanup()  # closes this check's clients: the room empties
         if live is not None:
             live.discard(ctx)
     if kept is not None and pool is not None:
         pool.give_back(kept)
+    if kept_client is not None and clients is not None:
+        clients.give_back(kept_client)
     result.transcript = tracebacks.fold_transcript(ctx.transcript.entries())
     result.points = spec.points if result.status is Status.PASSED else 0.0
-    return result, ctx.shared_server
+    return result, ctx
 
 
 def _explain(result: CheckResult) -> None:
@@ -273,6 +286,9 @@ class _Scheduler:
         self.pool: ServerPool | None = None
         if not profile.fixed_port and POOL_AFTER in self.titles:
             self.pool = ServerPool(submission, profile, timing, self.reaper)
+        # A client that must reach one fixed address needs its fake server there, one
+        # check at a time: it is not handed on.
+        self.clients = None if profile.fixed_host or own_loopbacks else ClientPool()
 
     def run(self) -> None:
         with self.cond:
@@ -327,10 +343,9 @@ class _Scheduler:
 
     def _work(self, spec: CheckSpec) -> None:
         try:
-            pool = self.pool if spec.id != POOL_AFTER else None
             with self._loopback_for_check() as submission:
-                result = run_one(spec, submission, *self.args[1:], pool, self.reaper,
-                                 self.live)
+                result = run_one(spec, submission, *self.args[1:], self.pool, self.reaper,
+                                 self.live, self.clients)
         except BaseException as error:  # noqa: BLE001 - report it, never lose a check
             result = CheckResult(
                 id=spec.id, title=spec.title, level=spec.level, step=spec.step,
@@ -380,6 +395,8 @@ class _Scheduler:
             thread.join(max(0.0, deadline - time.monotonic()))
         for ctx in list(self.live):
             ctx.cleanup()
+        if self.clients is not None:
+            self.clients.close()  # the checks are over: nobody gives one back now
         self.reaper.join()
         for jail in self.jails:  # every program is stopped: now their starting threads
             jail.starter.shutdown(wait=True)

@@ -53,6 +53,7 @@ class ClientSession:
         jail: Jail | None = None,
     ) -> None:
         self.name = name
+        self.command = " ".join(argv)
         self.limits = limits
         self.transcript = transcript
         self.timing = timing
@@ -73,9 +74,10 @@ class ClientSession:
         self.guard = box.adopt(self.child.pid, launch, contained=jail is not None)
         self.screen = ""  # everything the client printed, "\r\n" turned into "\n"
         self.printed_lines = 0  # lines printed so far, kept on the screen or not
+        self.typed = 0  # lines (and ends of input) typed so far
         self._unlogged = ""  # the line being printed, not in the transcript yet
         self.exitstatus: int | None = None
-        self.transcript.add(name, "started", " ".join(argv))
+        self.transcript.add(name, "started", self.command)
 
     @staticmethod
     def _spawn(argv: Sequence[str], cwd: str, launch: Launch) -> pexpect.spawn:
@@ -203,10 +205,12 @@ class ClientSession:
 
     def type_line(self, text: str) -> None:
         self.transcript.add(self.name, "typed", text)
+        self.typed += 1
         self.child.sendline(text)
 
     def type_eof(self) -> None:
         self.transcript.add(self.name, "typed", L_("Ctrl-D (end of input)"))
+        self.typed += 1
         self.child.sendeof()
 
     # -- ending --------------------------------------------------------------------

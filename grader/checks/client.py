@@ -71,9 +71,15 @@ def await_exit(client: ClientSession, within: float, after: str) -> None:
                   actual=client.screen[client.screen.find("Traceback"):][-800:])
 
 
-def connect_client(ctx: Context, nick: str = "ana", *, welcome: bool = True
-                   ) -> tuple[ClientSession, Peer]:
-    """Start the client with ``--nick``, accept it, take its registration line."""
+def connect_client(ctx: Context, nick: str = "ana", *, welcome: bool = True,
+                   typed: bool = False) -> tuple[ClientSession, Peer]:
+    """Start the client with ``--nick``, accept it, take its registration line and (with
+    ``welcome``) welcome it; or take a client an earlier check left in that state
+    (``typed``: the check types first, so one the user typed into will do)."""
+    if welcome:
+        held = ctx.held_client(nick, typed=typed)
+        if held is not None:
+            return held
     fake = ctx.fake_server()
     client = ctx.client(fake.port, nick)
     conn = ctx.accept(fake, client)
@@ -87,6 +93,8 @@ def connect_client(ctx: Context, nick: str = "ana", *, welcome: bool = True
                          why=ctx.rule(L_("it is the first thing the client sends"), "§2"))
     if welcome and ctx.profile.welcome:
         conn.send_line(ctx.profile.welcome_line(nick))
+    if welcome:
+        ctx.offer_client(client, fake, conn, nick)
     return client, conn
 
 
@@ -223,7 +231,7 @@ def _user_leaves(ctx: Context, leave: Callable[[ClientSession], None], action: s
     """The user ends the session with ``leave``: the client exits with status 0 within
     a second (waiting for it is described as ``action``), with no traceback, and closes
     its connection."""
-    client, conn = connect_client(ctx)
+    client, conn = connect_client(ctx, typed=True)
     _in_input_loop(ctx, client, conn)
     leave(client)
     await_exit(client, 1.0, action)
