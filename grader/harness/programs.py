@@ -20,7 +20,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import psutil
 
@@ -231,20 +231,18 @@ class Program:
         """The first line (number ``since`` or later) matching ``pattern``, waiting until
         the monotonic ``deadline``; None if it did not come or the output ended."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        with self._cond:
-            index = since
-            while True:
-                while index < self._dropped_lines + len(self._lines):
-                    pos = index - self._dropped_lines
-                    if pos >= 0:
-                        found = regex.search(self._lines[pos])
-                        if found:
-                            return found
-                    index += 1
-                remaining = deadline - time.monotonic()
-                if self._eof or remaining <= 0:
-                    return None
-                self._cond.wait(min(remaining, 0.1))
+        index = since  # the next line to look at
+
+        def look() -> re.Match[str] | None:
+            nonlocal index
+            while index < self._dropped_lines + len(self._lines):
+                pos = index - self._dropped_lines
+                index += 1
+                if pos >= 0 and (found := regex.search(self._lines[pos])):
+                    return found
+            return None
+
+        return self._wait_for(look, deadline)
 
     def wait_text(
         self, pattern: str | re.Pattern[str], deadline: float, since: int = 0
@@ -253,16 +251,27 @@ class Program:
         number ``since`` on, joined by newlines (for a log line that two threads' prints
         may have mixed with another)."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        seen = -1  # lines there were at the last look
+
+        def look() -> re.Match[str] | None:
+            nonlocal seen
+            count = self._dropped_lines + len(self._lines)
+            if count == seen:
+                return None
+            seen = count
+            return regex.search("\n".join(self._lines[max(0, since - self._dropped_lines):]))
+
+        return self._wait_for(look, deadline)
+
+    def _wait_for(self, look: Callable[[], re.Match[str] | None],
+                  deadline: float) -> re.Match[str] | None:
+        """Call ``look`` (the lines locked) now and whenever lines arrive, until it finds
+        something, the output ends or the monotonic ``deadline`` passes."""
         with self._cond:
-            seen = -1
             while True:
-                count = self._dropped_lines + len(self._lines)
-                if count != seen:
-                    seen = count
-                    start = max(0, since - self._dropped_lines)
-                    found = regex.search("\n".join(self._lines[start:]))
-                    if found:
-                        return found
+                found = look()
+                if found is not None:
+                    return found
                 remaining = deadline - time.monotonic()
                 if self._eof or remaining <= 0:
                     return None
