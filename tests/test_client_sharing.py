@@ -8,10 +8,13 @@ from __future__ import annotations
 import select
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 
 from chatpeer import REFERENCE
 
 from grader import registry
+from grader.checks import all_checks
 from grader.checks.client import connect_client
 from grader.context import Context, Submission
 from grader.model import Status
@@ -20,6 +23,7 @@ from grader.runner import run_checks
 from grader.timing import Timing
 
 TIMING = Timing(1.0)
+SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 
 
 def _grade(*funcs) -> dict[str, object]:
@@ -194,3 +198,20 @@ def test_a_failed_check_does_not_hand_its_client_on(no_process_left) -> None:
     results = _grade(fails, other, last)
     assert results["t.fails"].status is Status.FAILED
     assert _client_events(results["t.other"]) == ["started"]
+
+
+def test_a_client_that_receives_only_once_typed_into_fails_where_it_would_fresh(
+        no_process_left) -> None:
+    """The attack on handing clients on: a client that starts its receiving thread at
+    the first typed line shows nothing while the user types nothing, as a fresh one
+    does, even when the check runs right after one that typed into a client."""
+    specs = {s.id: s for s in all_checks()}
+    chain = [specs["client.connects"],
+             specs["client.sends_lines"],
+             replace(specs["client.shows_incoming"], depends=("client.sends_lines",))]
+    folder = SUBMISSIONS / "broken_client_thread_after_first_line"
+    results = {r.id: r for r in run_checks(chain, Submission(folder), Profile(), TIMING)}
+    assert results["client.sends_lines"].status is Status.PASSED
+    assert results["client.shows_incoming"].status is Status.FAILED
+    # The client sends_lines typed into was not handed to it: it started its own.
+    assert _client_events(results["client.shows_incoming"]) == ["started"]

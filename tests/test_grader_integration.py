@@ -40,6 +40,7 @@ CAUGHT_BY = {
     "broken_client_silent_disconnect": ["client.server_closes", "client.server_reset"],
     "broken_client_strips_lines": ["client.sends_lines"],
     "broken_client_traceback": ["client.server_reset"],
+    "broken_client_thread_after_first_line": ["client.shows_incoming"],
     "broken_commands_as_chat": ["server.unknown_command"],
     "broken_control_chars_raw": ["server.control_chars"],
     "broken_crash_at_start": ["server.starts"],

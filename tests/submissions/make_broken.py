@@ -435,6 +435,30 @@ MISTAKES: tuple[Mistake, ...] = (
         ),
     ),
     Mistake(
+        "broken_client_thread_after_first_line",
+        "The client starts its receiving thread only once the user has typed a line, so"
+        " nothing the server sends shows before that.",
+        (
+            client(
+                "        self.receiver.start()\n"
+                "        server_gone = self.type_forever()\n",
+                "        server_gone = self.type_forever()\n",
+            ),
+            client(
+                "            try:\n"
+                "                self.send(line)\n"
+                "            except OSError:\n"
+                "                return not quitting\n",
+                "            try:\n"
+                "                self.send(line)\n"
+                "            except OSError:\n"
+                "                return not quitting\n"
+                "            if self.receiver.ident is None:  # not started yet\n"
+                "                self.receiver.start()\n",
+            ),
+        ),
+    ),
+    Mistake(
         "broken_client_traceback",
         "The receiving thread does not catch OSError: when the connection is reset it dies"
         " with a ConnectionResetError traceback (and the client never exits).",
