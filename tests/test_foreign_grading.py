@@ -10,6 +10,7 @@ loopback of its own where the grader can make one.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import tomllib
@@ -111,20 +112,38 @@ def test_planted_defects_fail_with_words_for_a_student(name: str) -> None:
 def test_a_named_connection_that_never_registers_may_be_announced_late(tmp_path: Path) -> None:
     """Where the server names connections, the silent connection of server.concurrent
     is a member: its join notice may reach a client that came after it. Here it always
-    does (user1's arrival is announced once user2 is in); the check passes it over."""
-    folder = tmp_path / "late_user1"
+    does (a connection that arrives in an empty room is announced once the next one is
+    in); the check passes it over."""
+    folder = tmp_path / "late_notice"
     shutil.copytree(FOREIGN / "assigned_names", folder)
     server = folder / "server.py"
     source = server.read_text()
+    registry_line = "clients = {}  # socket -> (name, outbox)\n"
     announce = '    send_all(f"{name} joined")\n'
     added = '        clients[sock] = (name, outbox)\n'
-    assert source.count(announce) == 1 and source.count(added) == 1
-    source = source.replace(announce, '    if name != "user1":\n    ' + announce)
-    source = source.replace(added, added + '    if name == "user2":\n'
-                                           '        send_all("user1 joined", but=sock)\n'
-                                           '        outbox.put(b"user1 joined")\n')
+    assert all(source.count(text) == 1 for text in (registry_line, announce, added))
+    source = source.replace(registry_line, registry_line + "held = None  # (socket, name)\n")
+    source = source.replace(announce, (
+        "    global held\n"
+        "    with lock:\n"
+        "        alone = not clients\n"
+        "    if alone:  # nobody to tell now: told once the next one is in\n"
+        "        held = (sock, name)\n"
+        "    else:\n"
+        "    " + announce))
+    source = source.replace(added, added + (
+        "        late = held if held and held[0] in clients and held[0] is not sock else None\n"
+        "    if late:\n"
+        "        held = None\n"
+        '        send_all(f"{late[1]} joined", but=sock)\n'
+        '        outbox.put(f"{late[1]} joined".encode())\n'))
     server.write_text(source)
     result = api.grade(folder, profile=folder / "profile.toml", only="server.concurrent")
     concurrent = {c.id: c for c in result.checks}["server.concurrent"]
     assert concurrent.status is Status.PASSED, _said(concurrent)
-    assert any("user1 joined" in entry.text for entry in concurrent.transcript)
+    # The silent connection's name is the one no peer of the check is called.
+    peers = {match.group(1) for entry in concurrent.transcript
+             if (match := re.search(r"the server calls it (user\d+)", entry.text))}
+    announced = {match.group(1) for entry in concurrent.transcript
+                 if (match := re.search(r"\b(user\d+) joined", entry.text))}
+    assert len(peers) == 2 and announced - peers, [e.text for e in concurrent.transcript]
