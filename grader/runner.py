@@ -286,8 +286,8 @@ class _Scheduler:
         self.pool: ServerPool | None = None
         if not profile.fixed_port and POOL_AFTER in self.titles:
             self.pool = ServerPool(submission, profile, timing, self.reaper)
-        # A client that must reach one fixed address needs its fake server there, one
-        # check at a time: it is not handed on.
+        # Clients are not handed on where one must reach a fixed address (its fake
+        # server is there, one check at a time) or each check has a loopback of its own.
         self.clients = None if profile.fixed_host or own_loopbacks else ClientPool()
 
     def run(self) -> None:
