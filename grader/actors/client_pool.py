@@ -37,7 +37,6 @@ class HeldClient:
     fake: FakeServer
     conn: Peer
     nick: str
-    checks_served: int = 0
 
     def ready(self) -> bool:
         """Whether the next check may take it as if it had just been welcomed: it runs,
@@ -98,10 +97,10 @@ class ClientPool:
     def give_back(self, held: HeldClient) -> None:
         """Take back the client of a check that passed; stopped unless it is ready for
         the next one and there is room."""
+        keep = held.ready()  # reads the client's last output: not under the lock
         with self._lock:
-            keep = self._sharing and len(self._held) < self._keep and held.ready()
+            keep = keep and self._sharing and len(self._held) < self._keep
             if keep:
-                held.checks_served += 1
                 self._held.append(held)
         if not keep:
             held.stop()
