@@ -88,7 +88,8 @@ def run_one(
     """Run one check in the calling thread and return its result (never raises)."""
     result, ctx = _attempt(spec, submission, profile, timing, pool, reaper, live, clients,
                            share=True)
-    if result.status is Status.FAILED and (ctx.shared_server or ctx.shared_client):
+    if ctx is not None and result.status is Status.FAILED and (
+            ctx.shared_server or ctx.shared_client):
         # What failed on a shared server or client may be a trace of an earlier check:
         # only a fresh one's verdict counts, and the checks still to come get fresh ones.
         if ctx.shared_server and pool is not None:
@@ -104,9 +105,9 @@ def _attempt(
     spec: CheckSpec, submission: Submission, profile: Profile, timing: Timing,
     pool: ServerPool | None, reaper: Reaper | None, live: set[Context] | None,
     clients: ClientPool | None, *, share: bool,
-) -> tuple[CheckResult, Context]:
+) -> tuple[CheckResult, Context | None]:
     """One run of ``spec``: its result, and its context (which says whether it ran on
-    a shared server or client)."""
+    a shared server or client; None if it did not run: not applicable)."""
     result = CheckResult(
         id=spec.id, title=spec.title, level=spec.level, step=spec.step,
         status=Status.PASSED, max_points=spec.points, hint=spec.hint,
@@ -114,7 +115,7 @@ def _attempt(
     why = _not_applicable(spec, profile)
     if why:
         result.status, result.reason, result.points = Status.NOT_APPLICABLE, why, 0.0
-        return result, Context(submission, profile, timing)
+        return result, None
     ctx = Context(submission, profile, timing, pool=pool, reaper=reaper,
                   share=share and not spec.own_server, clients=clients, share_client=share,
                   # The first check starts the server itself (the pool is not started
